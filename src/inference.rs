@@ -1,0 +1,1 @@
+//! Runtime side of `#[track_inference]` (placeholder: owned by the inference work).

@@ -1,0 +1,1 @@
+//! Hidden support module for generated code (placeholder: owned by the inference work).

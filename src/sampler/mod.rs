@@ -1,0 +1,1 @@
+//! Resource sampler (placeholder: owned by the sampler work).
