@@ -1,1 +1,106 @@
-//! placeholder
+//! Tower middleware recording request count, latency and in-flight requests.
+//!
+//! [`RequestMetricsLayer`] works on any tower service and is made for axum routers. With the
+//! default [`Naming::Recwatch`] it records the catalogue metrics:
+//!
+//! | name | type | labels |
+//! |---|---|---|
+//! | `recommendation_requests_total` | counter | `method`, `endpoint`, `status` |
+//! | `recommendation_request_duration_seconds` | histogram | `method`, `endpoint`, `status` |
+//! | `recommendation_requests_in_flight` | gauge | `method`, `endpoint` |
+//!
+//! Label rules, which keep cardinality bounded whatever clients send:
+//!
+//! - `endpoint` is axum's matched route template (`/movies/{id}`, nested routers included),
+//!   never the raw path; requests that match no route all get [`UNMATCHED_ENDPOINT`].
+//! - `method` is one of the nine standard methods, or [`OTHER_METHOD`] (`_OTHER`).
+//! - `status` is the numeric response status. A handler panic caught by tower-http's
+//!   `CatchPanicLayer` is a `500` whichever side of this layer the catcher sits on. A request
+//!   whose future is dropped before it completes (client disconnect, timeout) is recorded
+//!   with status [`CANCELLED_STATUS`], and the in-flight gauge comes back down.
+//!
+//! [`Naming::OpenTelemetry`] records `http_server_request_duration_seconds` and
+//! `http_server_active_requests` with `http_request_method`, `http_route` and
+//! `http_response_status_code` labels instead (request counts are the histogram's `_count`).
+//!
+//! # Examples
+//!
+//! ```
+//! use axum::{routing::{get, post}, Router};
+//! use recwatch::exporter::ExporterBuilder;
+//! use recwatch::http::RequestMetricsLayer;
+//!
+//! # fn main() -> Result<(), recwatch::ExporterError> {
+//! let metrics = ExporterBuilder::new().with_service("recommender").install()?;
+//! let app: Router = Router::new()
+//!     .route("/recommend", post(|| async { "[]" }))
+//!     .route("/movies/{id}", get(|| async { "{}" }))
+//!     .merge(metrics.router())
+//!     .layer(RequestMetricsLayer::new().skip_path("/metrics"));
+//! # drop(app);
+//! # Ok(())
+//! # }
+//! ```
+
+mod body;
+mod future;
+mod labels;
+mod layer;
+mod service;
+
+pub use body::ResponseBody;
+pub use future::ResponseFuture;
+pub use labels::{CANCELLED_STATUS, OTHER_METHOD, UNMATCHED_ENDPOINT};
+pub use layer::{EndpointFn, RequestMetricsLayer};
+pub use service::RequestMetrics;
+
+use crate::exporter;
+
+/// Which metric and label names the HTTP layer uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Naming {
+    /// The catalogue names (`recommendation_requests_total`, …) with `method`, `endpoint` and
+    /// `status` labels, which the original design's alerts and dashboards use.
+    #[default]
+    Recwatch,
+    /// OpenTelemetry semantic-convention names (`http_server_request_duration_seconds`,
+    /// `http_server_active_requests`) with `http_request_method`, `http_route` and
+    /// `http_response_status_code` labels.
+    OpenTelemetry,
+}
+
+pub(crate) struct Names {
+    pub(crate) requests_total: Option<&'static str>,
+    pub(crate) duration: &'static str,
+    pub(crate) in_flight: &'static str,
+    pub(crate) method_label: &'static str,
+    pub(crate) endpoint_label: &'static str,
+    pub(crate) status_label: &'static str,
+}
+
+impl Naming {
+    pub(crate) fn names(self) -> Names {
+        match self {
+            Naming::Recwatch => Names {
+                requests_total: Some(exporter::REQUESTS_TOTAL),
+                duration: exporter::REQUEST_DURATION_SECONDS,
+                in_flight: exporter::REQUESTS_IN_FLIGHT,
+                method_label: "method",
+                endpoint_label: "endpoint",
+                status_label: "status",
+            },
+            Naming::OpenTelemetry => Names {
+                requests_total: None,
+                duration: exporter::OTEL_REQUEST_DURATION_SECONDS,
+                in_flight: exporter::OTEL_ACTIVE_REQUESTS,
+                method_label: "http_request_method",
+                endpoint_label: "http_route",
+                status_label: "http_response_status_code",
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
