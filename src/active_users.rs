@@ -212,9 +212,9 @@ impl ActiveUsers {
         }
     }
 
-    /// Sets the `recommendation_active_users` gauge to the current estimate.
+    /// Sets the `recommendation_active_users` gauge to the current estimate, rounded to a whole user.
     pub fn publish(&self) {
-        self.inner.gauge.set(self.estimate());
+        self.inner.gauge.set(self.estimate().round());
     }
 
     /// The sliding window length, as configured (after rounding).

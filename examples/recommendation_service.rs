@@ -1,0 +1,330 @@
+//! The recwatch showcase: a movie-recommendation service with its whole monitoring layer.
+//!
+//! ```text
+//! cargo run --release --example recommendation_service -- --addr 127.0.0.1:8000
+//! ```
+//!
+//! Routes:
+//! - `POST /recommend` with `{"user_id": u64, "k": 1..=100}` → top-k movies for the user;
+//! - `GET /movies/{id}` → one movie, or 404;
+//! - `GET /healthz` → 200;
+//! - `GET /metrics` → Prometheus text exposition.
+//!
+//! Options: `--addr ADDR` (default `127.0.0.1:8000`), `--metrics-addr ADDR` (also serve
+//! `/metrics` on a standalone listener, e.g. `127.0.0.1:8001`), `--movies N` (catalogue size,
+//! default 5000). Stops gracefully on SIGTERM or Ctrl-C.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::rejection::{JsonRejection, PathRejection};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use recwatch::active_users::ActiveUsers;
+use recwatch::exporter::{ExporterBuilder, ListenerConfig};
+use recwatch::http::RequestMetricsLayer;
+use serde::{Deserialize, Serialize};
+use tower_http::catch_panic::CatchPanicLayer;
+
+const GENRES: &[&str] = &[
+    "action", "adventure", "animation", "comedy", "crime", "documentary", "drama", "fantasy",
+    "horror", "mystery", "romance", "sci-fi", "thriller", "western",
+];
+const WORDS_A: &[&str] = &[
+    "Silent", "Crimson", "Last", "Hidden", "Electric", "Broken", "Golden", "Midnight", "Lost",
+    "Wild", "Frozen", "Secret", "Distant", "Burning", "Velvet", "Iron",
+];
+const WORDS_B: &[&str] = &[
+    "Harbor", "Empire", "Garden", "Signal", "Horizon", "Machine", "River", "Kingdom", "Echo",
+    "Frontier", "Orchard", "Station", "Mirror", "Voyage", "Canyon", "Letter",
+];
+const DIM: usize = 16;
+
+/// SplitMix64: a deterministic stream of pseudo-random numbers from a seed.
+fn splitmix(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+fn unit(state: &mut u64) -> f32 {
+    (splitmix(state) >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
+}
+
+#[derive(Clone, Serialize)]
+struct Movie {
+    movie_id: u64,
+    title: String,
+    genres: Vec<&'static str>,
+    year: u16,
+    #[serde(skip)]
+    embedding: [f32; DIM],
+    #[serde(skip)]
+    popularity: f32,
+}
+
+/// A deterministic synthetic catalogue: the same ids, titles and genres on every run.
+fn catalogue(n: usize) -> Vec<Movie> {
+    (0..n as u64)
+        .map(|id| {
+            let mut s = id.wrapping_mul(0xA24B_AED4_963E_E407) ^ 0x5EED;
+            let a = WORDS_A[(splitmix(&mut s) % WORDS_A.len() as u64) as usize];
+            let b = WORDS_B[(splitmix(&mut s) % WORDS_B.len() as u64) as usize];
+            let g1 = GENRES[(splitmix(&mut s) % GENRES.len() as u64) as usize];
+            let g2 = GENRES[(splitmix(&mut s) % GENRES.len() as u64) as usize];
+            let genres = if g1 == g2 { vec![g1] } else { vec![g1, g2] };
+            let mut embedding = [0.0; DIM];
+            for e in &mut embedding {
+                *e = unit(&mut s);
+            }
+            Movie {
+                movie_id: id,
+                title: format!("The {a} {b} ({})", id),
+                genres,
+                year: 1950 + (splitmix(&mut s) % 75) as u16,
+                embedding,
+                popularity: unit(&mut s).abs() * 0.5,
+            }
+        })
+        .collect()
+}
+
+/// A small CPU model: user embedding from the id, dot-product scores plus a popularity prior.
+struct Model {
+    movies: Vec<Movie>,
+}
+
+#[derive(Serialize)]
+struct Scored {
+    movie_id: u64,
+    title: String,
+    score: f32,
+}
+
+impl Model {
+    fn user_embedding(user_id: u64) -> [f32; DIM] {
+        let mut s = user_id ^ 0xC0FF_EE00_D15E_A5E5;
+        let mut e = [0.0; DIM];
+        for x in &mut e {
+            *x = unit(&mut s);
+        }
+        e
+    }
+
+    fn recommend(&self, user_id: u64, k: usize) -> Vec<Scored> {
+        let user = Self::user_embedding(user_id);
+        let mut scored: Vec<(f32, usize)> = self
+            .movies
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                let dot: f32 = user.iter().zip(&m.embedding).map(|(a, b)| a * b).sum();
+                (dot / DIM as f32 + m.popularity, i)
+            })
+            .collect();
+        let k = k.min(scored.len());
+        if k == 0 {
+            return Vec::new();
+        }
+        scored.select_nth_unstable_by(k - 1, |a, b| b.0.total_cmp(&a.0));
+        scored.truncate(k);
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+        scored
+            .into_iter()
+            .map(|(score, i)| Scored {
+                movie_id: self.movies[i].movie_id,
+                title: self.movies[i].title.clone(),
+                score,
+            })
+            .collect()
+    }
+}
+
+struct AppState {
+    model: Model,
+    users: ActiveUsers,
+}
+
+#[derive(Deserialize)]
+struct RecommendRequest {
+    user_id: u64,
+    k: u32,
+}
+
+#[derive(Serialize)]
+struct RecommendResponse {
+    user_id: u64,
+    items: Vec<Scored>,
+}
+
+fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(serde_json::json!({ "error": message.into() }))).into_response()
+}
+
+async fn recommend(
+    State(state): State<Arc<AppState>>,
+    body: Result<Json<RecommendRequest>, JsonRejection>,
+) -> Response {
+    let Json(req) = match body {
+        Ok(json) => json,
+        Err(rejection) => return error(rejection.status(), rejection.body_text()),
+    };
+    if !(1..=100).contains(&req.k) {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("k must be between 1 and 100, got {}", req.k),
+        );
+    }
+    state.users.observe(req.user_id);
+    let items = state.model.recommend(req.user_id, req.k as usize);
+    Json(RecommendResponse {
+        user_id: req.user_id,
+        items,
+    })
+    .into_response()
+}
+
+async fn movie(
+    State(state): State<Arc<AppState>>,
+    id: Result<Path<u64>, PathRejection>,
+) -> Response {
+    let Path(id) = match id {
+        Ok(id) => id,
+        Err(rejection) => return error(StatusCode::BAD_REQUEST, rejection.body_text()),
+    };
+    match usize::try_from(id).ok().and_then(|i| state.model.movies.get(i)) {
+        Some(m) => Json(m.clone()).into_response(),
+        None => error(StatusCode::NOT_FOUND, format!("no movie with id {id}")),
+    }
+}
+
+async fn not_found() -> Response {
+    error(StatusCode::NOT_FOUND, "no such route")
+}
+
+struct Args {
+    addr: SocketAddr,
+    metrics_addr: Option<SocketAddr>,
+    movies: usize,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        addr: SocketAddr::from(([127, 0, 0, 1], 8000)),
+        metrics_addr: None,
+        movies: 5000,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
+        match flag.as_str() {
+            "--addr" => {
+                let v = value("--addr")?;
+                args.addr = v.parse().map_err(|e| format!("--addr {v}: {e}"))?;
+            }
+            "--metrics-addr" => {
+                let v = value("--metrics-addr")?;
+                args.metrics_addr = Some(v.parse().map_err(|e| format!("--metrics-addr {v}: {e}"))?);
+            }
+            "--movies" => {
+                let v = value("--movies")?;
+                args.movies = v.parse().map_err(|e| format!("--movies {v}: {e}"))?;
+            }
+            "-h" | "--help" => {
+                println!(
+                    "usage: recommendation_service [--addr ADDR] [--metrics-addr ADDR] [--movies N]"
+                );
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    Ok(args)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    eprintln!("shutting down");
+}
+
+#[tokio::main]
+async fn main() {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("recommendation_service: {e}");
+            std::process::exit(2);
+        }
+    };
+    if let Err(e) = run(args).await {
+        eprintln!("recommendation_service: {e}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    let metrics = ExporterBuilder::new()
+        .with_service("recommendation_service")
+        .with_version(env!("CARGO_PKG_VERSION"))
+        .with_model_version("mf-16d-v1")
+        .install()?;
+
+    let users = ActiveUsers::default();
+    let publisher = users.clone();
+    metrics.add_collector(move || publisher.publish());
+
+    let _metrics_listener = match args.metrics_addr {
+        Some(addr) => Some(metrics.serve(ListenerConfig::new().set_addr(addr))?),
+        None => None,
+    };
+
+    let state = Arc::new(AppState {
+        model: Model {
+            movies: catalogue(args.movies),
+        },
+        users,
+    });
+    let app = Router::new()
+        .route("/recommend", post(recommend))
+        .route("/movies/{id}", get(movie))
+        .route("/healthz", get(|| async { "ok" }))
+        .fallback(not_found)
+        .with_state(state)
+        .merge(metrics.router())
+        .layer(RequestMetricsLayer::new().skip_path("/metrics"))
+        .layer(CatchPanicLayer::new());
+
+    let listener = tokio::net::TcpListener::bind(args.addr)
+        .await
+        .map_err(|e| format!("cannot bind {}: {e}", args.addr))?;
+    eprintln!(
+        "recommendation_service listening on http://{} (metrics at /metrics)",
+        listener.local_addr()?
+    );
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    Ok(())
+}
