@@ -55,13 +55,29 @@ struct StatusMetrics {
     histogram: Histogram,
 }
 
+impl StatusMetrics {
+    #[inline]
+    fn record(&self, seconds: f64) {
+        if let Some(c) = &self.counter {
+            c.increment(1);
+        }
+        self.histogram.record(seconds);
+    }
+}
+
+/// Statuses of one route kept in lock-free slots; most routes see only a handful.
+const STATUS_SLOTS: usize = 8;
+
 /// Handles of one (method, endpoint) pair, resolved once and reused for every request.
 pub(crate) struct RouteMetrics {
     pub(crate) in_flight: Gauge,
     method: &'static str,
     endpoint: SharedString,
     naming: Naming,
-    statuses: RwLock<Vec<StatusMetrics>>,
+    /// Lock-free fast path: filled in order, never emptied.
+    slots: [OnceLock<StatusMetrics>; STATUS_SLOTS],
+    /// Statuses beyond the slots (rare: a route answering with many distinct codes).
+    overflow: RwLock<Vec<StatusMetrics>>,
 }
 
 impl RouteMetrics {
@@ -77,46 +93,61 @@ impl RouteMetrics {
             method,
             endpoint,
             naming,
-            statuses: RwLock::new(Vec::new()),
+            slots: std::array::from_fn(|_| OnceLock::new()),
+            overflow: RwLock::new(Vec::new()),
         }
     }
 
     /// Records one finished request.
     pub(crate) fn record(&self, status: StatusKey, seconds: f64) {
-        {
-            let statuses = self.statuses.read().unwrap_or_else(|p| p.into_inner());
-            if let Some(m) = statuses.iter().find(|m| m.status == status) {
-                if let Some(c) = &m.counter {
-                    c.increment(1);
+        for slot in &self.slots {
+            match slot.get() {
+                Some(m) if m.status == status => return m.record(seconds),
+                Some(_) => continue,
+                None => {
+                    // Claim the first free slot; if another thread filled it first with another
+                    // status, keep looking.
+                    let m = slot.get_or_init(|| self.resolve(status));
+                    if m.status == status {
+                        return m.record(seconds);
+                    }
                 }
-                m.histogram.record(seconds);
-                return;
             }
         }
-        let mut statuses = self.statuses.write().unwrap_or_else(|p| p.into_inner());
-        if !statuses.iter().any(|m| m.status == status) {
-            let names = self.naming.names();
-            let labels = [
-                metrics::Label::new(names.method_label, self.method),
-                metrics::Label::new(names.endpoint_label, self.endpoint.clone()),
-                metrics::Label::new(names.status_label, status_value(status)),
-            ];
-            let counter = names
-                .requests_total
-                .map(|name| metrics::counter!(name, labels.iter()));
-            let histogram = metrics::histogram!(names.duration, labels.iter());
-            statuses.push(StatusMetrics {
-                status,
-                counter,
-                histogram,
-            });
+        {
+            let overflow = self.overflow.read().unwrap_or_else(|p| p.into_inner());
+            if let Some(m) = overflow.iter().find(|m| m.status == status) {
+                return m.record(seconds);
+            }
         }
-        drop(statuses);
-        self.record(status, seconds);
+        let mut overflow = self.overflow.write().unwrap_or_else(|p| p.into_inner());
+        if !overflow.iter().any(|m| m.status == status) {
+            overflow.push(self.resolve(status));
+        }
+        if let Some(m) = overflow.iter().find(|m| m.status == status) {
+            m.record(seconds);
+        }
+    }
+
+    fn resolve(&self, status: StatusKey) -> StatusMetrics {
+        let names = self.naming.names();
+        let labels = [
+            metrics::Label::new(names.method_label, self.method),
+            metrics::Label::new(names.endpoint_label, self.endpoint.clone()),
+            metrics::Label::new(names.status_label, status_value(status)),
+        ];
+        StatusMetrics {
+            status,
+            counter: names
+                .requests_total
+                .map(|name| metrics::counter!(name, labels.iter())),
+            histogram: metrics::histogram!(names.duration, labels.iter()),
+        }
     }
 }
 
 type MethodSlots = [OnceLock<Arc<RouteMetrics>>; METHOD_SLOTS];
+type FastMap<K, V> = HashMap<K, V, rustc_hash::FxBuildHasher>;
 
 /// Per-layer cache from endpoint label to its resolved handles.
 ///
@@ -124,14 +155,14 @@ type MethodSlots = [OnceLock<Arc<RouteMetrics>>; METHOD_SLOTS];
 /// so the cache cannot grow with client input.
 pub(crate) struct RouteCache {
     naming: Naming,
-    endpoints: RwLock<HashMap<Box<str>, Arc<MethodSlots>>>,
+    endpoints: RwLock<FastMap<Box<str>, Arc<MethodSlots>>>,
 }
 
 impl RouteCache {
     pub(crate) fn new(naming: Naming) -> Self {
         Self {
             naming,
-            endpoints: RwLock::new(HashMap::new()),
+            endpoints: RwLock::new(FastMap::default()),
         }
     }
 
@@ -139,7 +170,14 @@ impl RouteCache {
         let (slot, method_label) = method_label(method);
         let found = {
             let map = self.endpoints.read().unwrap_or_else(|p| p.into_inner());
-            map.get(endpoint).cloned()
+            match map.get(endpoint) {
+                // Fast path: resolved before; one Arc clone, no allocation.
+                Some(slots) => match slots[slot].get() {
+                    Some(route) => return route.clone(),
+                    None => Some(slots.clone()),
+                },
+                None => None,
+            }
         };
         let slots = match found {
             Some(slots) => slots,
