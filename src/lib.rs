@@ -1,4 +1,58 @@
-//! recwatch (crate docs are written at integration time).
+//! # recwatch
+//!
+//! In-process monitoring and observability for ML recommendation services: Prometheus metrics
+//! with real histograms, a tower layer for request count and latency, inference timing, an
+//! active-users tracker and a resource sampler — linked in as one crate, nothing to operate.
+//!
+//! # Quick start
+//!
+//! Install the exporter once, wrap the router with the layer, mount `/metrics`:
+//!
+//! ```no_run
+//! use axum::{routing::{get, post}, Router};
+//! use recwatch::exporter::ExporterBuilder;
+//! use recwatch::http::RequestMetricsLayer;
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let metrics = ExporterBuilder::new()
+//!         .with_service("recommender")
+//!         .with_model_version("mf-v3")
+//!         .install()?;
+//!
+//!     let app = Router::new()
+//!         .route("/recommend", post(|| async { "[]" }))
+//!         .route("/movies/{id}", get(|| async { "{}" }))
+//!         .merge(metrics.router())
+//!         .layer(RequestMetricsLayer::new().skip_path("/metrics"));
+//!
+//!     let listener = tokio::net::TcpListener::bind("127.0.0.1:8000").await?;
+//!     axum::serve(listener, app).await?;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! # Modules
+//!
+//! - [`exporter`]: recorder install, bucket layouts, `/metrics` route and standalone listener.
+//! - [`http`]: the tower layer (`recommendation_requests_total`, `…_duration_seconds`,
+//!   `…_in_flight`), route-template labels, cancellation and panic accounting.
+//! - [`active_users`]: `recommendation_active_users` over a sliding window, in fixed memory.
+//! - [`inference`]: runtime side of `#[track_inference]` and the non-macro timer API.
+//! - [`sampler`]: system, process, container and GPU gauges on their own thread.
+//!
+//! # Feature flags
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `http` | yes | [`http`] layer, `/metrics` router and listener (axum, tower) |
+//! | `macros` | yes | `#[track_inference]` |
+//! | `sampler` | yes | [`sampler`] (sysinfo) |
+//! | `nvml` | no | NVIDIA GPU sampling (nvml-wrapper; the library is loaded at run time) |
+//! | `telemetry` | no | tracing spans around inference calls |
+//! | `full` | no | all of the above |
+//!
+//! Library code never installs a global recorder or subscriber on its own.
 #![deny(missing_docs, unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -19,3 +73,8 @@ pub use recwatch_macros::track_inference;
 pub mod __private;
 
 pub use error::ExporterError;
+
+/// The README's code blocks, compiled as doctests so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
