@@ -55,7 +55,9 @@ fn bench(c: &mut Criterion) {
     let mut recwatch = app().layer(recwatch::http::RequestMetricsLayer::new());
     group.bench_function("recwatch", |b| b.iter(|| one_request(&mut recwatch)));
     let mut axum_prom = app().layer(axum_prometheus::PrometheusMetricLayer::new());
-    group.bench_function("axum_prometheus", |b| b.iter(|| one_request(&mut axum_prom)));
+    group.bench_function("axum_prometheus", |b| {
+        b.iter(|| one_request(&mut axum_prom))
+    });
     group.finish();
     // Keep the exposition honest: both layers really recorded.
     let text = handle.render();

@@ -30,8 +30,20 @@ use serde::{Deserialize, Serialize};
 use tower_http::catch_panic::CatchPanicLayer;
 
 const GENRES: &[&str] = &[
-    "action", "adventure", "animation", "comedy", "crime", "documentary", "drama", "fantasy",
-    "horror", "mystery", "romance", "sci-fi", "thriller", "western",
+    "action",
+    "adventure",
+    "animation",
+    "comedy",
+    "crime",
+    "documentary",
+    "drama",
+    "fantasy",
+    "horror",
+    "mystery",
+    "romance",
+    "sci-fi",
+    "thriller",
+    "western",
 ];
 const WORDS_A: &[&str] = &[
     "Silent", "Crimson", "Last", "Hidden", "Electric", "Broken", "Golden", "Midnight", "Lost",
@@ -197,7 +209,10 @@ async fn movie(
         Ok(id) => id,
         Err(rejection) => return error(StatusCode::BAD_REQUEST, rejection.body_text()),
     };
-    match usize::try_from(id).ok().and_then(|i| state.model.movies.get(i)) {
+    match usize::try_from(id)
+        .ok()
+        .and_then(|i| state.model.movies.get(i))
+    {
         Some(m) => Json(m.clone()).into_response(),
         None => error(StatusCode::NOT_FOUND, format!("no movie with id {id}")),
     }
@@ -229,7 +244,8 @@ fn parse_args() -> Result<Args, String> {
             }
             "--metrics-addr" => {
                 let v = value("--metrics-addr")?;
-                args.metrics_addr = Some(v.parse().map_err(|e| format!("--metrics-addr {v}: {e}"))?);
+                args.metrics_addr =
+                    Some(v.parse().map_err(|e| format!("--metrics-addr {v}: {e}"))?);
             }
             "--movies" => {
                 let v = value("--movies")?;

@@ -164,7 +164,7 @@ impl ActiveUsers {
     fn recycle(&self, slice: &Slice, now: u64) {
         let _guard = self.inner.recycle.lock().unwrap_or_else(|p| p.into_inner());
         let stamp = slice.stamp.load(Ordering::Acquire);
-        if stamp >= now + 1 {
+        if stamp > now {
             return; // recycled meanwhile (or a newer slice already lives here)
         }
         for r in slice.registers.iter() {

@@ -27,7 +27,10 @@ fn second_install_is_a_typed_error_and_keeps_the_first() {
     assert!(matches!(err, ExporterError::AlreadyInstalled), "{err:?}");
     metrics::counter!("kept_total").increment(1);
     let text = handle.render();
-    assert_eq!(common::sample(&text, "kept_total", &[("service", "install-test")]), Some(4.0));
+    assert_eq!(
+        common::sample(&text, "kept_total", &[("service", "install-test")]),
+        Some(4.0)
+    );
     assert!(recwatch::exporter::installed().is_some());
 }
 
@@ -44,7 +47,8 @@ fn wait_for_upkeep(handle: &MetricsHandle) {
 #[test]
 fn histogram_memory_stays_flat_without_scrapes() {
     let handle = handle();
-    let histogram = metrics::histogram!("recommendation_request_duration_seconds", "endpoint" => "/mem");
+    let histogram =
+        metrics::histogram!("recommendation_request_duration_seconds", "endpoint" => "/mem");
     let record_million = || {
         for i in 0..1_000_000u32 {
             histogram.record(f64::from(i % 1000) * 0.001);
@@ -60,7 +64,10 @@ fn histogram_memory_stays_flat_without_scrapes() {
     }
     let growth = common::rss_bytes().saturating_sub(before);
     // Without upkeep, 4 million pending f64 samples would hold at least 32 MB.
-    assert!(growth < 8 << 20, "RSS grew by {growth} bytes over 4M samples");
+    assert!(
+        growth < 8 << 20,
+        "RSS grew by {growth} bytes over 4M samples"
+    );
     let runs_before_render = handle.upkeep_runs();
     let text = handle.render();
     let count = common::sample(

@@ -117,9 +117,17 @@ async fn load_faults_and_cardinality() {
     let counted = common::sample(
         &text,
         REQUESTS_TOTAL,
-        &[("endpoint", "/work/{id}"), ("status", "200"), ("method", "GET")],
+        &[
+            ("endpoint", "/work/{id}"),
+            ("status", "200"),
+            ("method", "GET"),
+        ],
     );
-    assert_eq!(counted, Some(completed as f64), "counter vs completed requests");
+    assert_eq!(
+        counted,
+        Some(completed as f64),
+        "counter vs completed requests"
+    );
     assert!(completed > 0);
     assert_eq!(
         common::sample(&text, IN_FLIGHT, &[("endpoint", "/work/{id}")]),
@@ -197,7 +205,11 @@ async fn load_faults_and_cardinality() {
         t.await.unwrap();
     }
     let text = metrics.render();
-    assert_eq!(common::series_count(&text), series_before, "new series appeared");
+    assert_eq!(
+        common::series_count(&text),
+        series_before,
+        "new series appeared"
+    );
     assert_eq!(
         common::sample(
             &text,

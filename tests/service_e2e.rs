@@ -30,7 +30,10 @@ fn service_binary() -> PathBuf {
 }
 
 fn free_addr() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
 }
 
 struct Service {
@@ -62,7 +65,10 @@ async fn start_service() -> Service {
                 return service;
             }
         }
-        assert!(Instant::now() < deadline, "service did not come up on {addr}");
+        assert!(
+            Instant::now() < deadline,
+            "service did not come up on {addr}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -141,9 +147,9 @@ async fn mixed_load_exact_counts_and_promtool() {
                 let base = format!("http://{addr}");
                 let (req, want) = match kind {
                     Kind::Valid => (
-                        client
-                            .post(format!("{base}/recommend"))
-                            .json(&serde_json::json!({"user_id": i as u64 * 31 + 1, "k": 1 + i % 100})),
+                        client.post(format!("{base}/recommend")).json(
+                            &serde_json::json!({"user_id": i as u64 * 31 + 1, "k": 1 + i % 100}),
+                        ),
                         200,
                     ),
                     Kind::BadJson => (
@@ -208,7 +214,13 @@ async fn mixed_load_exact_counts_and_promtool() {
 
     // Only route templates (and the one unmatched value) appear as endpoints.
     for line in text.lines().filter(|l| l.contains("endpoint=\"")) {
-        let endpoint = line.split("endpoint=\"").nth(1).unwrap().split('"').next().unwrap();
+        let endpoint = line
+            .split("endpoint=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap();
         assert!(
             ["/recommend", "/movies/{id}", "/healthz", "unmatched"].contains(&endpoint),
             "unexpected endpoint label in {line}"
@@ -241,14 +253,21 @@ async fn mixed_load_exact_counts_and_promtool() {
     // Graceful shutdown on SIGTERM, within 5 s.
     let mut service = service;
     let pid = service.child.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         if let Some(status) = service.child.try_wait().unwrap() {
             assert!(status.success(), "service exited with {status}");
             break;
         }
-        assert!(Instant::now() < deadline, "service still running 5 s after SIGTERM");
+        assert!(
+            Instant::now() < deadline,
+            "service still running 5 s after SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }

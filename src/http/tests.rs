@@ -390,14 +390,18 @@ fn plain_tower_service_with_endpoint_fn() {
 
 #[test]
 fn many_distinct_statuses_on_one_route_are_all_counted() {
-    let codes: Vec<u16> = vec![200, 201, 202, 204, 301, 302, 400, 401, 403, 409, 418, 429, 500, 503];
+    let codes: Vec<u16> = vec![
+        200, 201, 202, 204, 301, 302, 400, 401, 403, 409, 418, 429, 500, 503,
+    ];
     let snap = with_recorder(|| async {
         let app = Router::new()
             .route(
                 "/status/{code}",
-                get(|axum::extract::Path(code): axum::extract::Path<u16>| async move {
-                    StatusCode::from_u16(code).unwrap()
-                }),
+                get(
+                    |axum::extract::Path(code): axum::extract::Path<u16>| async move {
+                        StatusCode::from_u16(code).unwrap()
+                    },
+                ),
             )
             .layer(RequestMetricsLayer::new());
         for round in 0..3 {
@@ -407,8 +411,19 @@ fn many_distinct_statuses_on_one_route_are_all_counted() {
         }
     });
     for (i, code) in codes.iter().enumerate() {
-        let expected = if i + 2 < codes.len() { 3.0 } else if i + 1 < codes.len() { 2.0 } else { 1.0 };
-        let c = value(&snap, MetricKind::Counter, exporter::REQUESTS_TOTAL, &[("status", &code.to_string())]);
+        let expected = if i + 2 < codes.len() {
+            3.0
+        } else if i + 1 < codes.len() {
+            2.0
+        } else {
+            1.0
+        };
+        let c = value(
+            &snap,
+            MetricKind::Counter,
+            exporter::REQUESTS_TOTAL,
+            &[("status", &code.to_string())],
+        );
         assert_eq!(c, Some(expected), "status {code}");
     }
     assert_eq!(series_count(&snap, exporter::REQUESTS_TOTAL), codes.len());
