@@ -412,7 +412,7 @@ impl Sampler {
     /// # Errors
     ///
     /// [`SamplerError::Spawn`] if the thread cannot be spawned.
-    pub fn start(mut self) -> Result<SamplerHandle, SamplerError> {
+    pub fn start(self) -> Result<SamplerHandle, SamplerError> {
         let shared = Arc::new(Shared::default());
         let thread_shared = Arc::clone(&shared);
         let interval = self.interval;

@@ -65,3 +65,40 @@ impl SystemCollector {
         errors
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use metrics_util::debugging::DebuggingRecorder;
+
+    fn names(f: impl FnOnce()) -> Vec<String> {
+        let recorder = DebuggingRecorder::new();
+        let snapshotter = recorder.snapshotter();
+        metrics::with_local_recorder(&recorder, f);
+        snapshotter
+            .snapshot()
+            .into_vec()
+            .into_iter()
+            .map(|(k, ..)| k.key().name().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn first_cpu_reading_is_never_published() {
+        let now = Instant::now();
+        let mut c = SystemCollector::new(now);
+        // Same instant as the baseline: below the minimum interval on every platform with one.
+        let published = names(|| {
+            c.tick(now);
+        });
+        if sysinfo::MINIMUM_CPU_UPDATE_INTERVAL > std::time::Duration::ZERO {
+            assert!(!published.iter().any(|n| n == "system_cpu_usage_percent"));
+        }
+        assert!(published.iter().any(|n| n == "system_memory_usage_percent"));
+        let later = now + sysinfo::MINIMUM_CPU_UPDATE_INTERVAL;
+        let published = names(|| {
+            c.tick(later);
+        });
+        assert!(published.iter().any(|n| n == "system_cpu_usage_percent"));
+    }
+}
