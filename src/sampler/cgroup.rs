@@ -17,6 +17,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use super::file::ReReadable;
+
 /// cgroup v1 reports "no limit" as a page-aligned `i64::MAX`; anything this large is unlimited.
 const V1_UNLIMITED: u64 = 1 << 62;
 
@@ -130,6 +132,10 @@ fn detect(root: &Path, self_cgroup: &str) -> Option<Layout> {
 /// Reads and publishes the container metrics.
 pub(crate) struct ContainerCollector {
     layout: Option<Layout>,
+    /// CPU usage file (v2 `cpu.stat`, v1 `cpuacct.usage`), kept open.
+    cpu_usage: Option<ReReadable>,
+    /// Memory usage file (v2 `memory.current`, v1 `memory.usage_in_bytes`), kept open.
+    memory_usage: Option<ReReadable>,
     cpu_limit_cores: Option<f64>,
     memory_limit_bytes: Option<u64>,
     limits_read: bool,
@@ -140,8 +146,24 @@ impl ContainerCollector {
     /// Detects the cgroup layout once.
     pub(crate) fn new(cgroup_root: &Path, proc_root: &Path) -> Self {
         let self_cgroup = fs::read_to_string(proc_root.join("self/cgroup")).unwrap_or_default();
+        let layout = detect(cgroup_root, &self_cgroup);
+        let (cpu_usage, memory_usage) = match &layout {
+            Some(Layout::V2 { dir }) => (
+                Some(dir.join("cpu.stat")),
+                Some(dir.join("memory.current")),
+            ),
+            Some(Layout::V1 {
+                cpuacct, memory, ..
+            }) => (
+                cpuacct.as_ref().map(|d| d.join("cpuacct.usage")),
+                memory.as_ref().map(|d| d.join("memory.usage_in_bytes")),
+            ),
+            None => (None, None),
+        };
         ContainerCollector {
-            layout: detect(cgroup_root, &self_cgroup),
+            cpu_usage: cpu_usage.map(ReReadable::new),
+            memory_usage: memory_usage.map(ReReadable::new),
+            layout,
             cpu_limit_cores: None,
             memory_limit_bytes: None,
             limits_read: false,
@@ -178,27 +200,21 @@ impl ContainerCollector {
         self.limits_read = true;
     }
 
-    fn read_usage(&self) -> (Option<f64>, Option<u64>) {
-        match &self.layout {
-            Some(Layout::V2 { dir }) => (
-                fs::read_to_string(dir.join("cpu.stat"))
-                    .ok()
-                    .and_then(|t| parse_cpu_stat_usage(&t)),
-                read_u64(&dir.join("memory.current")),
-            ),
-            Some(Layout::V1 {
-                cpuacct, memory, ..
-            }) => (
-                cpuacct
-                    .as_ref()
-                    .and_then(|d| read_u64(&d.join("cpuacct.usage")))
-                    .map(|ns| ns as f64 / 1e9),
-                memory
-                    .as_ref()
-                    .and_then(|d| read_u64(&d.join("memory.usage_in_bytes"))),
-            ),
-            None => (None, None),
-        }
+    fn read_usage(&mut self) -> (Option<f64>, Option<u64>) {
+        let v2 = matches!(self.layout, Some(Layout::V2 { .. }));
+        let cpu = self.cpu_usage.as_mut().and_then(|f| {
+            let text = f.read().ok()?;
+            if v2 {
+                parse_cpu_stat_usage(text)
+            } else {
+                text.trim().parse::<u64>().ok().map(|ns| ns as f64 / 1e9)
+            }
+        });
+        let mem = self
+            .memory_usage
+            .as_mut()
+            .and_then(|f| f.read().ok()?.trim().parse().ok());
+        (cpu, mem)
     }
 
     /// Reads usage (and limits when `slow`), publishes. Returns the number of errors.

@@ -48,6 +48,7 @@
 
 mod cgroup;
 mod error;
+mod file;
 mod gpu;
 mod process;
 mod system;

@@ -18,6 +18,7 @@ use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use super::file::ReReadable;
 use super::SamplerError;
 
 /// `USER_HZ` when `/proc/self/auxv` cannot be read (it is 100 on every mainstream Linux port).
@@ -118,7 +119,7 @@ pub(crate) fn own_pids(proc_root: &Path) -> HashSet<u32> {
 
 /// Reads and publishes the process metrics.
 pub(crate) struct ProcessCollector {
-    stat_path: PathBuf,
+    stat: ReReadable,
     fd_dir: PathBuf,
     limits_path: PathBuf,
     clock_ticks: f64,
@@ -126,7 +127,6 @@ pub(crate) struct ProcessCollector {
     start_time_seconds: Option<f64>,
     open_fds: Option<u64>,
     max_fds: Option<u64>,
-    buf: String,
 }
 
 impl ProcessCollector {
@@ -148,7 +148,7 @@ impl ProcessCollector {
             )
             .map(|(stat, btime)| btime as f64 + stat.start_ticks as f64 / clock_ticks);
         ProcessCollector {
-            stat_path,
+            stat: ReReadable::new(stat_path),
             fd_dir: me.join("fd"),
             limits_path: me.join("limits"),
             clock_ticks,
@@ -156,7 +156,6 @@ impl ProcessCollector {
             start_time_seconds,
             open_fds: None,
             max_fds: None,
-            buf: String::with_capacity(512),
         }
     }
 
@@ -167,6 +166,8 @@ impl ProcessCollector {
         if slow || self.open_fds.is_none() {
             self.open_fds = match fs::read_dir(&self.fd_dir) {
                 // The directory handle used for reading is itself one open fd; do not count it.
+                // (The sampler's own kept-open `/proc` and cgroup files are counted: they are
+                // open.)
                 Ok(dir) => Some((dir.count() as u64).saturating_sub(1)),
                 Err(_) => {
                     errors += 1;
@@ -201,12 +202,11 @@ impl ProcessCollector {
     }
 
     fn read_stat(&mut self) -> Result<Stat, SamplerError> {
-        use std::io::Read;
-        self.buf.clear();
-        fs::File::open(&self.stat_path)
-            .and_then(|mut f| f.read_to_string(&mut self.buf))
-            .map_err(|e| SamplerError::read(&self.stat_path, e))?;
-        parse_stat(&self.buf).ok_or_else(|| SamplerError::parse(&self.stat_path, "proc(5) stat fields"))
+        match self.stat.read() {
+            Ok(text) => parse_stat(text),
+            Err(e) => return Err(SamplerError::read(self.stat.path(), e)),
+        }
+        .ok_or_else(|| SamplerError::parse(self.stat.path(), "proc(5) stat fields"))
     }
 }
 
