@@ -49,23 +49,26 @@ fn print_cpu_per_tick() {
     metrics::with_local_recorder(&recorder, || {
         // Full ticks: spaced past sysinfo's minimum CPU refresh interval, so every tick also
         // refreshes system CPU usage (what happens at the default 5 s interval).
-        const FULL: u32 = 15;
+        const FULL: usize = 25;
         for (what, mut s) in [
             ("full tick", sampler()),
             ("  system only", only(true, false, false)),
             ("  process only", only(false, true, false)),
             ("  container only", only(false, false, true)),
         ] {
-            let mut spent = 0.0;
+            let mut spent = Vec::with_capacity(FULL);
             for _ in 0..FULL {
                 std::thread::sleep(Duration::from_millis(220));
                 let start = cpu_time();
                 s.tick();
-                spent += cpu_time() - start;
+                spent.push(cpu_time() - start);
             }
+            let mean = spent.iter().sum::<f64>() / FULL as f64;
+            spent.sort_by(f64::total_cmp);
             println!(
-                "sampler {what} (no GPU, prometheus recorder): {:.1} µs CPU per tick (mean of {FULL})",
-                spent / f64::from(FULL) * 1e6
+                "sampler {what} (no GPU, prometheus recorder): CPU per tick mean {:.1} µs, median {:.1} µs (n = {FULL})",
+                mean * 1e6,
+                spent[FULL / 2] * 1e6
             );
         }
 

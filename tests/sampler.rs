@@ -81,13 +81,22 @@ fn gpu_value(series: &[Series], name: &str, gpu: &str) -> Option<f64> {
 
 fn availability(series: &[Series]) -> (String, f64) {
     let found = find(series, "gpu_sampler_available");
-    let current: Vec<_> = found.iter().filter(|s| s.value == 1.0 || label(s, "reason") != "ok").collect();
-    assert_eq!(current.len(), 1, "expected one current availability, got {found:?}");
+    let current: Vec<_> = found
+        .iter()
+        .filter(|s| s.value == 1.0 || label(s, "reason") != "ok")
+        .collect();
+    assert_eq!(
+        current.len(),
+        1,
+        "expected one current availability, got {found:?}"
+    );
     (label(current[0], "reason").to_owned(), current[0].value)
 }
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 /// Only container metrics, from a fixture root.
@@ -144,7 +153,12 @@ impl GpuBackend for FakeGpu {
         s.init_thread = std::thread::current().name().map(str::to_owned);
         match s.init_error {
             Some(kind) => Err(SamplerError::Gpu { kind }),
-            None => Ok(s.devices.iter().filter(|d| !s.lost.contains(&d.index)).cloned().collect()),
+            None => Ok(s
+                .devices
+                .iter()
+                .filter(|d| !s.lost.contains(&d.index))
+                .cloned()
+                .collect()),
         }
     }
 
@@ -201,7 +215,10 @@ fn fake_library_missing_reports_reason_and_no_gpu_series() {
     let s = tick(&mut sampler);
     assert_eq!(availability(&s), ("library_missing".to_owned(), 0.0));
     assert!(find(&s, "gpu_usage_percent").is_empty());
-    assert_eq!(sampler.gpu_availability(), Some(GpuAvailability::LibraryMissing));
+    assert_eq!(
+        sampler.gpu_availability(),
+        Some(GpuAvailability::LibraryMissing)
+    );
     // A missing library is a state, not an error.
     assert!(find(&s, "recwatch_sampler_errors_total").is_empty());
 }
@@ -239,8 +256,14 @@ fn fake_two_gpus_are_labelled_and_unsupported_fields_are_absent() {
         s.devices = two_gpus();
         s.power_unsupported = true;
         s.processes = vec![
-            GpuProcess { pid: std::process::id(), used_memory_bytes: Some(512 << 20) },
-            GpuProcess { pid: u32::MAX - 1, used_memory_bytes: Some(1 << 30) },
+            GpuProcess {
+                pid: std::process::id(),
+                used_memory_bytes: Some(512 << 20),
+            },
+            GpuProcess {
+                pid: u32::MAX - 1,
+                used_memory_bytes: Some(1 << 30),
+            },
         ];
     }
     let mut sampler = gpu_sampler(&fake);
@@ -255,10 +278,19 @@ fn fake_two_gpus_are_labelled_and_unsupported_fields_are_absent() {
     assert_eq!(gpu1.value, 20.0);
 
     assert_eq!(gpu_value(&s, "gpu_memory_usage_percent", "0"), Some(25.0));
-    assert_eq!(gpu_value(&s, "gpu_memory_used_bytes", "0"), Some((4u64 << 30) as f64));
-    assert_eq!(gpu_value(&s, "gpu_memory_total_bytes", "1"), Some((16u64 << 30) as f64));
+    assert_eq!(
+        gpu_value(&s, "gpu_memory_used_bytes", "0"),
+        Some((4u64 << 30) as f64)
+    );
+    assert_eq!(
+        gpu_value(&s, "gpu_memory_total_bytes", "1"),
+        Some((16u64 << 30) as f64)
+    );
     assert_eq!(gpu_value(&s, "gpu_temperature_celsius", "1"), Some(61.0));
-    assert_eq!(gpu_value(&s, "gpu_energy_joules_total", "0"), Some(1234.567));
+    assert_eq!(
+        gpu_value(&s, "gpu_energy_joules_total", "0"),
+        Some(1234.567)
+    );
     // Only this process's entry counts.
     assert_eq!(
         gpu_value(&s, "gpu_process_memory_used_bytes", "0"),
@@ -504,7 +536,13 @@ fn no_cgroup_means_no_container_series() {
 fn cpu_usage_relative_to_quota() {
     let dir = std::env::temp_dir().join(format!("recwatch-cgroup-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    for f in ["cgroup.controllers", "cpu.max", "cpu.stat", "memory.max", "memory.current"] {
+    for f in [
+        "cgroup.controllers",
+        "cpu.max",
+        "cpu.stat",
+        "memory.max",
+        "memory.current",
+    ] {
         std::fs::copy(fixture("cgroup_v2").join(f), dir.join(f)).unwrap();
     }
     let mut sampler = container_only(&dir);
@@ -540,7 +578,10 @@ fn runs_on_its_own_named_thread_and_shuts_down() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(fake.script().fast_reads >= 4, "the sampler did not tick");
-    assert_eq!(fake.script().init_thread.as_deref(), Some("recwatch-sampler-test"));
+    assert_eq!(
+        fake.script().init_thread.as_deref(),
+        Some("recwatch-sampler-test")
+    );
     handle.shutdown(Duration::from_secs(10)).unwrap();
     // Shutting down ends the epoch.
     assert_eq!(fake.script().shutdown_calls, 1);
@@ -600,7 +641,10 @@ fn shutdown_is_bounded_even_if_a_driver_call_hangs() {
         .expect("the sampler never called the backend");
     let started = Instant::now();
     let err = handle.shutdown(Duration::from_millis(200)).unwrap_err();
-    assert!(matches!(err, SamplerError::ShutdownTimedOut { .. }), "{err:?}");
+    assert!(
+        matches!(err, SamplerError::ShutdownTimedOut { .. }),
+        "{err:?}"
+    );
     // Bounded: generous limit, far below "forever".
     assert!(started.elapsed() < Duration::from_secs(20));
     // Release the hung call; the detached thread then exits on its own.

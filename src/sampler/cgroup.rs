@@ -88,7 +88,10 @@ fn self_path<'a>(self_cgroup: &'a str, controller: &str) -> Option<&'a str> {
 
 /// `base/<path>` if it exists, else `base`.
 fn own_dir(base: &Path, path: Option<&str>, probe: &str) -> PathBuf {
-    if let Some(p) = path.map(|p| p.trim_start_matches('/')).filter(|p| !p.is_empty()) {
+    if let Some(p) = path
+        .map(|p| p.trim_start_matches('/'))
+        .filter(|p| !p.is_empty())
+    {
         let dir = base.join(p);
         if dir.join(probe).exists() {
             return dir;
@@ -148,10 +151,9 @@ impl ContainerCollector {
         let self_cgroup = fs::read_to_string(proc_root.join("self/cgroup")).unwrap_or_default();
         let layout = detect(cgroup_root, &self_cgroup);
         let (cpu_usage, memory_usage) = match &layout {
-            Some(Layout::V2 { dir }) => (
-                Some(dir.join("cpu.stat")),
-                Some(dir.join("memory.current")),
-            ),
+            Some(Layout::V2 { dir }) => {
+                (Some(dir.join("cpu.stat")), Some(dir.join("memory.current")))
+            }
             Some(Layout::V1 {
                 cpuacct, memory, ..
             }) => (

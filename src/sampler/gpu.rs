@@ -420,7 +420,11 @@ impl GpuCollector {
                 metrics::gauge!("gpu_sampler_available", "reason" => prev.as_str()).set(0.0);
             }
         }
-        let value = if reason == GpuAvailability::Ok { 1.0 } else { 0.0 };
+        let value = if reason == GpuAvailability::Ok {
+            1.0
+        } else {
+            0.0
+        };
         metrics::gauge!("gpu_sampler_available", "reason" => reason.as_str()).set(value);
         self.published_reason = Some(reason);
     }
@@ -469,7 +473,9 @@ fn count_unexpected_fast(r: &GpuFastReadings) -> u64 {
 }
 
 fn count_unexpected_slow(r: &GpuSlowReadings) -> u64 {
-    unexpected(&r.temperature_celsius) + unexpected(&r.energy_millijoules) + unexpected(&r.processes)
+    unexpected(&r.temperature_celsius)
+        + unexpected(&r.energy_millijoules)
+        + unexpected(&r.processes)
 }
 
 fn set(name: &'static str, labels: &[Label], value: f64) {
@@ -544,8 +550,7 @@ mod nvml {
     use nvml_wrapper::Nvml;
 
     use super::{
-        GpuBackend, GpuDevice, GpuErrorKind, GpuFastReadings, GpuField, GpuProcess,
-        GpuSlowReadings,
+        GpuBackend, GpuDevice, GpuErrorKind, GpuFastReadings, GpuField, GpuProcess, GpuSlowReadings,
     };
     use crate::sampler::SamplerError;
 
@@ -735,13 +740,17 @@ mod nvml {
                 kind_of(&NvmlError::DriverNotLoaded),
                 GpuErrorKind::DriverNotLoaded
             );
-            assert_eq!(kind_of(&NvmlError::NotSupported), GpuErrorKind::NotSupported);
+            assert_eq!(
+                kind_of(&NvmlError::NotSupported),
+                GpuErrorKind::NotSupported
+            );
             assert!(kind_of(&NvmlError::Uninitialized).is_lifecycle());
         }
 
         #[test]
         fn init_without_library_reports_missing() {
-            let mut backend = NvmlBackend::new().with_library_path("/nonexistent/libnvidia-ml.so.1");
+            let mut backend =
+                NvmlBackend::new().with_library_path("/nonexistent/libnvidia-ml.so.1");
             let err = backend.init().unwrap_err();
             assert_eq!(err.gpu_kind(), Some(GpuErrorKind::LibraryMissing));
             assert!(std::error::Error::source(&err).is_some());
@@ -757,10 +766,22 @@ mod tests {
     fn own_memory_counts_each_pid_once() {
         let own: HashSet<u32> = [10, 20].into_iter().collect();
         let list = [
-            GpuProcess { pid: 10, used_memory_bytes: Some(100) },
-            GpuProcess { pid: 10, used_memory_bytes: Some(100) },
-            GpuProcess { pid: 20, used_memory_bytes: Some(5) },
-            GpuProcess { pid: 30, used_memory_bytes: Some(1000) },
+            GpuProcess {
+                pid: 10,
+                used_memory_bytes: Some(100),
+            },
+            GpuProcess {
+                pid: 10,
+                used_memory_bytes: Some(100),
+            },
+            GpuProcess {
+                pid: 20,
+                used_memory_bytes: Some(5),
+            },
+            GpuProcess {
+                pid: 30,
+                used_memory_bytes: Some(1000),
+            },
         ];
         assert_eq!(own_gpu_memory(&list, &own), 105);
         assert_eq!(own_gpu_memory(&[], &own), 0);
@@ -768,8 +789,14 @@ mod tests {
 
     #[test]
     fn reasons() {
-        assert_eq!(GpuErrorKind::LibraryMissing.reason(), GpuAvailability::LibraryMissing);
+        assert_eq!(
+            GpuErrorKind::LibraryMissing.reason(),
+            GpuAvailability::LibraryMissing
+        );
         assert_eq!(GpuErrorKind::GpuLost.reason(), GpuAvailability::Error);
-        assert_eq!(GpuErrorKind::NoPermission.reason(), GpuAvailability::NoPermission);
+        assert_eq!(
+            GpuErrorKind::NoPermission.reason(),
+            GpuAvailability::NoPermission
+        );
     }
 }

@@ -231,11 +231,17 @@ mod tests {
 
     #[test]
     fn parses_small_files() {
-        assert_eq!(parse_btime("cpu 1 2 3\nbtime 1700000000\nprocesses 9\n"), Some(1_700_000_000));
+        assert_eq!(
+            parse_btime("cpu 1 2 3\nbtime 1700000000\nprocesses 9\n"),
+            Some(1_700_000_000)
+        );
         let limits = "Limit                     Soft Limit           Hard Limit           Units     \n\
                       Max open files            1024                 1048576              files     \n";
         assert_eq!(parse_max_fds(limits), Some(1024));
-        assert_eq!(parse_nspids("Name:\tx\nNSpid:\t81234\t17\nNSgid:\t1\n"), vec![81234, 17]);
+        assert_eq!(
+            parse_nspids("Name:\tx\nNSpid:\t81234\t17\nNSgid:\t1\n"),
+            vec![81234, 17]
+        );
         assert!(parse_nspids("Name:\tx\n").is_empty());
     }
 

@@ -39,7 +39,8 @@ impl SystemCollector {
     /// Refreshes and publishes. Returns the number of errors.
     pub(crate) fn tick(&mut self, now: Instant) -> u64 {
         let mut errors = 0;
-        if now.saturating_duration_since(self.last_cpu_refresh) >= sysinfo::MINIMUM_CPU_UPDATE_INTERVAL
+        if now.saturating_duration_since(self.last_cpu_refresh)
+            >= sysinfo::MINIMUM_CPU_UPDATE_INTERVAL
         {
             self.sys.refresh_cpu_usage();
             self.last_cpu_refresh = now;
