@@ -73,6 +73,9 @@ use system::SystemCollector;
 
 /// Default sampling interval.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
+/// Delay of the first tick after start (or the interval, if shorter): long enough for a
+/// meaningful CPU reading, short enough for `/metrics` to be populated soon after start.
+const FIRST_TICK_DELAY: Duration = Duration::from_secs(1);
 /// Default name of the sampler thread.
 pub const DEFAULT_THREAD_NAME: &str = "recwatch-sampler";
 
@@ -304,7 +307,8 @@ impl SamplerBuilder {
 
     /// Builds the sampler and starts it on its own named thread.
     ///
-    /// The first tick happens one interval after start (so that CPU usage has a baseline).
+    /// The first tick happens one second after start (or one interval, if shorter), so that
+    /// CPU usage has a meaningful baseline; then every interval.
     ///
     /// # Errors
     ///
@@ -425,7 +429,7 @@ impl Sampler {
                 let _done = DoneGuard(Arc::clone(&thread_shared));
                 // Declared after the guard so it is dropped (GPU backend shut down) first.
                 let mut sampler = self;
-                let mut next = Instant::now() + interval;
+                let mut next = Instant::now() + interval.min(FIRST_TICK_DELAY);
                 loop {
                     {
                         let mut stop = lock(&thread_shared.stop);
