@@ -38,6 +38,9 @@ fn metrics_page_without_gpu() {
     std::thread::sleep(Duration::from_millis(400));
     tick(&recorder, &mut sampler);
     let text = recorder.handle().render();
+    if std::env::var_os("RECWATCH_PRINT_METRICS").is_some() {
+        println!("{text}");
+    }
 
     for name in ["system_cpu_usage_percent", "system_memory_usage_percent"] {
         let lines = samples(&text, name);

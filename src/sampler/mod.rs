@@ -382,6 +382,9 @@ impl Sampler {
     /// Runs one tick on the current thread: reads what is due and publishes it.
     pub fn tick(&mut self) {
         let started = Instant::now();
+        if self.ticks == 0 {
+            describe();
+        }
         let slow = self.ticks % u64::from(self.slow_every) == 0;
         self.ticks += 1;
         if let Some(c) = &mut self.system {
@@ -464,6 +467,126 @@ impl Sampler {
             shutdown_timeout,
         })
     }
+}
+
+/// Help texts (`# HELP` lines), sent once to the recorder current at the first tick.
+fn describe() {
+    use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
+    describe_gauge!(
+        "system_cpu_usage_percent",
+        Unit::Percent,
+        "System-wide CPU usage, 0-100."
+    );
+    describe_gauge!(
+        "system_memory_usage_percent",
+        Unit::Percent,
+        "System memory in use, 0-100."
+    );
+    describe_gauge!(
+        "system_memory_used_bytes",
+        Unit::Bytes,
+        "System memory in use."
+    );
+    describe_gauge!(
+        "system_memory_total_bytes",
+        Unit::Bytes,
+        "Total system memory."
+    );
+    describe_gauge!(
+        "process_cpu_seconds_total",
+        Unit::Seconds,
+        "Total user and system CPU time spent by the process (fractional; a gauge because metrics counters are integers)."
+    );
+    describe_gauge!(
+        "process_resident_memory_bytes",
+        Unit::Bytes,
+        "Resident memory size."
+    );
+    describe_gauge!(
+        "process_virtual_memory_bytes",
+        Unit::Bytes,
+        "Virtual memory size."
+    );
+    describe_gauge!("process_open_fds", "Number of open file descriptors.");
+    describe_gauge!(
+        "process_max_fds",
+        "Maximum number of open file descriptors."
+    );
+    describe_gauge!("process_threads", "Number of OS threads in the process.");
+    describe_gauge!(
+        "process_start_time_seconds",
+        Unit::Seconds,
+        "Start time of the process since the Unix epoch."
+    );
+    describe_gauge!(
+        "container_cpu_limit_cores",
+        "CPU quota of the cgroup, in cores."
+    );
+    describe_gauge!(
+        "container_cpu_usage_seconds_total",
+        Unit::Seconds,
+        "CPU time used by the cgroup (fractional)."
+    );
+    describe_gauge!(
+        "container_cpu_usage_percent",
+        Unit::Percent,
+        "CPU usage of the cgroup relative to its quota, 0-100."
+    );
+    describe_gauge!(
+        "container_memory_limit_bytes",
+        Unit::Bytes,
+        "Memory limit of the cgroup."
+    );
+    describe_gauge!(
+        "container_memory_usage_bytes",
+        Unit::Bytes,
+        "Memory used by the cgroup."
+    );
+    describe_gauge!(
+        "container_memory_usage_percent",
+        Unit::Percent,
+        "Memory used by the cgroup relative to its limit, 0-100."
+    );
+    describe_gauge!(
+        "gpu_sampler_available",
+        "1 if GPUs are sampled (reason=ok), else 0 with the reason."
+    );
+    describe_gauge!(
+        "gpu_usage_percent",
+        Unit::Percent,
+        "GPU utilisation, 0-100."
+    );
+    describe_gauge!(
+        "gpu_memory_usage_percent",
+        Unit::Percent,
+        "GPU memory in use relative to total, 0-100."
+    );
+    describe_gauge!("gpu_memory_used_bytes", Unit::Bytes, "GPU memory in use.");
+    describe_gauge!("gpu_memory_total_bytes", Unit::Bytes, "Total GPU memory.");
+    describe_gauge!(
+        "gpu_temperature_celsius",
+        "GPU core temperature in degrees Celsius."
+    );
+    describe_gauge!("gpu_power_watts", "GPU power draw in watts.");
+    describe_gauge!(
+        "gpu_energy_joules_total",
+        "GPU energy used since the driver was loaded, in joules (fractional)."
+    );
+    describe_gauge!(
+        "gpu_process_memory_used_bytes",
+        Unit::Bytes,
+        "GPU memory used by this process."
+    );
+    describe_histogram!(
+        "recwatch_sampler_tick_duration_seconds",
+        Unit::Seconds,
+        "Wall time of one sampler tick."
+    );
+    describe_counter!("recwatch_sampler_ticks_total", "Sampler ticks run.");
+    describe_counter!(
+        "recwatch_sampler_errors_total",
+        "Readings that failed unexpectedly, by collector."
+    );
 }
 
 fn count_errors(collector: &'static str, n: u64) {
