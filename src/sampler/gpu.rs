@@ -556,6 +556,9 @@ mod nvml {
 
     /// The NVIDIA backend, through `nvml-wrapper` (feature `nvml`).
     ///
+    /// A device whose identity cannot be read at initialisation (for example a GPU that fell off
+    /// the bus) is skipped for that epoch, so one dead GPU does not stop sampling of the others.
+    ///
     /// The library (`libnvidia-ml.so.1` by default) is loaded at run time on the sampler thread,
     /// so a binary built with `nvml` runs on machines without a GPU and reports
     /// `gpu_sampler_available{reason="library_missing"} 0` there.
@@ -651,10 +654,24 @@ mod nvml {
             let count = nvml.device_count().map_err(nvml_err)?;
             let mut devices = Vec::with_capacity(count as usize);
             for index in 0..count {
-                let device = nvml.device_by_index(index).map_err(nvml_err)?;
-                let uuid = device.uuid().map_err(nvml_err)?;
-                let name = device.name().unwrap_or_else(|_| "unknown".to_owned());
-                devices.push(GpuDevice { index, uuid, name });
+                let identity = nvml
+                    .device_by_index(index)
+                    .and_then(|device| Ok((device.uuid()?, device.name())));
+                match identity {
+                    Ok((uuid, name)) => devices.push(GpuDevice {
+                        index,
+                        uuid,
+                        name: name.unwrap_or_else(|_| "unknown".to_owned()),
+                    }),
+                    // The library as a whole is unusable: the epoch fails.
+                    Err(e)
+                        if kind_of(&e).is_lifecycle() && kind_of(&e) != GpuErrorKind::GpuLost =>
+                    {
+                        return Err(nvml_err(e))
+                    }
+                    // One dead or inaccessible GPU must not stop sampling of the others: skip it.
+                    Err(_) => {}
+                }
             }
             self.nvml = Some(nvml);
             Ok(devices)
