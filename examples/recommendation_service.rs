@@ -307,6 +307,9 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         .with_model_version("mf-16d-v1")
         .install()?;
 
+    // System, process, container and GPU gauges, sampled on their own thread.
+    let sampler = recwatch::sampler::SamplerBuilder::new().start()?;
+
     let users = ActiveUsers::default();
     let publisher = users.clone();
     metrics.add_collector(move || publisher.publish());
@@ -342,5 +345,9 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+    // Bounded stop: never holds up shutdown, even if a driver call hangs.
+    if let Err(e) = sampler.shutdown(std::time::Duration::from_secs(2)) {
+        eprintln!("sampler did not stop cleanly: {e}");
+    }
     Ok(())
 }

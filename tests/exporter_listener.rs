@@ -39,7 +39,9 @@ async fn bearer_protected_listener_serves_the_exposition() {
 
     let addr = listener.local_addr();
     listener.shutdown().await;
-    assert!(reqwest::get(format!("http://{addr}/metrics")).await.is_err());
+    assert!(reqwest::get(format!("http://{addr}/metrics"))
+        .await
+        .is_err());
 }
 
 #[tokio::test]
@@ -55,6 +57,8 @@ async fn taken_port_is_a_typed_bind_error() {
         other => panic!("unexpected {other:?}"),
     }
     // The error keeps the I/O cause.
-    let err = handle.serve(ListenerConfig::new().set_addr(addr)).unwrap_err();
+    let err = handle
+        .serve(ListenerConfig::new().set_addr(addr))
+        .unwrap_err();
     assert!(std::error::Error::source(&err).is_some());
 }

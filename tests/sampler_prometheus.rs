@@ -1,18 +1,16 @@
-//! The sampler's output through the real Prometheus recorder (`metrics-exporter-prometheus`),
-//! configured the way `docs/sampler.md` asks the exporter to be.
+//! The sampler's output through recwatch's real Prometheus exporter.
 #![cfg(feature = "sampler")]
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusRecorder};
-use metrics_util::MetricKindMask;
+use recwatch::exporter::{ExporterBuilder, RecwatchRecorder};
 use recwatch::sampler::{
     GpuBackend, GpuDevice, GpuErrorKind, GpuFastReadings, GpuSlowReadings, Sampler, SamplerBuilder,
     SamplerError,
 };
 
-fn tick(recorder: &PrometheusRecorder, sampler: &mut Sampler) {
+fn tick(recorder: &RecwatchRecorder, sampler: &mut Sampler) {
     metrics::with_local_recorder(recorder, || sampler.tick());
 }
 
@@ -33,11 +31,11 @@ fn value(line: &str) -> f64 {
 
 #[test]
 fn metrics_page_without_gpu() {
-    let recorder = PrometheusBuilder::new().build_recorder();
+    let (recorder, handle) = ExporterBuilder::new().build().unwrap();
     let mut sampler = SamplerBuilder::new().build();
     std::thread::sleep(Duration::from_millis(400));
     tick(&recorder, &mut sampler);
-    let text = recorder.handle().render();
+    let text = handle.render();
     if std::env::var_os("RECWATCH_PRINT_METRICS").is_some() {
         println!("{text}");
     }
@@ -59,6 +57,15 @@ fn metrics_page_without_gpu() {
     ] {
         assert_eq!(samples(&text, name).len(), 1, "{name} in\n{text}");
     }
+    #[cfg(target_os = "linux")]
+    assert!(
+        text.contains("# TYPE process_cpu_seconds_total counter\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("# TYPE recwatch_sampler_tick_duration_seconds histogram"),
+        "{text}"
+    );
     assert!(samples(&text, "gpu_usage_percent").is_empty(), "{text}");
 
     #[cfg(feature = "nvml")]
@@ -104,9 +111,10 @@ impl GpuBackend for Vanishing {
 
 #[test]
 fn series_of_a_vanished_gpu_stop_being_exported_with_an_idle_timeout() {
-    let recorder = PrometheusBuilder::new()
-        .idle_timeout(MetricKindMask::GAUGE, Some(Duration::from_secs(1)))
-        .build_recorder();
+    let (recorder, handle) = ExporterBuilder::new()
+        .set_gpu_idle_timeout(Duration::from_secs(1))
+        .build()
+        .unwrap();
     let gone = Vanishing::default();
     let mut sampler = SamplerBuilder::new()
         .with_system(false)
@@ -117,7 +125,7 @@ fn series_of_a_vanished_gpu_stop_being_exported_with_an_idle_timeout() {
         .build();
 
     tick(&recorder, &mut sampler);
-    let text = recorder.handle().render();
+    let text = handle.render();
     assert_eq!(samples(&text, "gpu_usage_percent").len(), 2, "{text}");
     assert_eq!(samples(&text, "gpu_temperature_celsius").len(), 2, "{text}");
 
@@ -126,10 +134,10 @@ fn series_of_a_vanished_gpu_stop_being_exported_with_an_idle_timeout() {
     tick(&recorder, &mut sampler); // re-initialised with GPU 0 only
                                    // A scrape: the recorder notes when it last saw each series change, so removal needs a
                                    // scrape that sees the last update and one more after the idle timeout.
-    recorder.handle().render();
+    handle.render();
     std::thread::sleep(Duration::from_millis(1500));
     tick(&recorder, &mut sampler);
-    let text = recorder.handle().render();
+    let text = handle.render();
 
     let usage = samples(&text, "gpu_usage_percent");
     assert_eq!(usage.len(), 1, "{text}");

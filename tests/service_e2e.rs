@@ -250,6 +250,54 @@ async fn mixed_load_exact_counts_and_promtool() {
     assert!(text.contains("recommendation_active_users"));
     promtool_check(&text);
 
+    // Resource sampler: system gauges within 0-100, process metrics, and without a GPU no GPU
+    // usage series but an availability series with a reason.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let text = loop {
+        let text = client
+            .get(format!("http://{addr}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if text.contains("system_cpu_usage_percent") {
+            break text;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no sampler metrics after 30 s:\n{text}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    for name in ["system_cpu_usage_percent", "system_memory_usage_percent"] {
+        let v = common::sample(&text, name, &[]).expect(name);
+        assert!((0.0..=100.0).contains(&v), "{name} = {v}");
+    }
+    for name in [
+        "process_cpu_seconds_total",
+        "process_resident_memory_bytes",
+        "process_open_fds",
+        "process_threads",
+        "process_start_time_seconds",
+    ] {
+        assert!(common::sample(&text, name, &[]).is_some(), "{name} missing");
+    }
+    let has_gpu = std::path::Path::new("/dev/nvidia0").exists();
+    if !has_gpu {
+        assert!(
+            !text.contains("gpu_usage_percent"),
+            "GPU series without a GPU"
+        );
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("gpu_sampler_available{"))
+            .expect("gpu_sampler_available series");
+        assert!(line.contains("reason=\""), "{line}");
+    }
+    promtool_check(&text);
+
     // Graceful shutdown on SIGTERM, within 5 s.
     let mut service = service;
     let pid = service.child.id().to_string();

@@ -44,10 +44,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
-use metrics::{KeyName, Recorder, SharedString, Unit};
-use metrics_exporter_prometheus::{
-    Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
-};
+use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use metrics_util::layers::{Router, RouterBuilder};
+use metrics_util::MetricKindMask;
 
 pub use buckets::{
     validate_buckets, DEFAULT_BATCH_SIZE_BUCKETS, DEFAULT_INFERENCE_BUCKETS,
@@ -77,6 +77,22 @@ pub const INFERENCE_BATCH_SIZE: &str = "model_inference_batch_size";
 
 /// Default interval between two upkeep runs.
 pub const DEFAULT_UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Default time after which a `gpu_*` gauge that is no longer updated leaves the exposition.
+pub const DEFAULT_GPU_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Bucket layout (seconds) of the sampler's own tick-duration histogram.
+const SAMPLER_TICK_BUCKETS: &[f64] = &[
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 1.0, 5.0,
+];
+
+/// Monotonic values with fractional units (CPU seconds, joules). The `metrics` facade only has
+/// integer counters, so they are recorded as gauges and typed `counter` in the exposition.
+const FLOAT_COUNTERS: &[&str] = &[
+    "process_cpu_seconds_total",
+    "container_cpu_usage_seconds_total",
+    "gpu_energy_joules_total",
+];
 
 /// Builds (and optionally installs) the Prometheus recorder.
 ///
@@ -110,6 +126,7 @@ pub struct ExporterBuilder {
     default_buckets: Vec<f64>,
     metric_buckets: Vec<(String, Vec<f64>)>,
     upkeep_interval: Duration,
+    gpu_idle_timeout: Duration,
 }
 
 impl fmt::Debug for ExporterBuilder {
@@ -145,6 +162,7 @@ impl ExporterBuilder {
             default_buckets: DEFAULT_REQUEST_BUCKETS.to_vec(),
             metric_buckets: Vec::new(),
             upkeep_interval: DEFAULT_UPKEEP_INTERVAL,
+            gpu_idle_timeout: DEFAULT_GPU_IDLE_TIMEOUT,
         }
     }
 
@@ -242,6 +260,18 @@ impl ExporterBuilder {
         self
     }
 
+    /// Sets how long a `gpu_*` gauge may go without an update before it leaves the exposition,
+    /// so the series of a GPU that disappeared stop being exported. Keep it at least three
+    /// sampler intervals. Values below 1 s are raised to 1 s.
+    /// Defaults to [`DEFAULT_GPU_IDLE_TIMEOUT`].
+    ///
+    /// Only `gpu_*` gauges expire: the HTTP layer caches its handles, which an expiry would
+    /// silently detach.
+    pub fn set_gpu_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.gpu_idle_timeout = timeout.max(Duration::from_secs(1));
+        self
+    }
+
     fn prometheus_builder(&self) -> Result<PrometheusBuilder, ExporterError> {
         let mut b = PrometheusBuilder::new()
             .set_buckets(&self.default_buckets)
@@ -251,6 +281,10 @@ impl ExporterBuilder {
             (OTEL_REQUEST_DURATION_SECONDS, &self.request_buckets),
             (INFERENCE_DURATION_SECONDS, &self.inference_buckets),
             (INFERENCE_BATCH_SIZE, &self.batch_buckets),
+            (
+                "recwatch_sampler_tick_duration_seconds",
+                SAMPLER_TICK_BUCKETS,
+            ),
         ];
         for (name, buckets) in &self.metric_buckets {
             layouts.retain(|(n, _)| n != name);
@@ -270,12 +304,22 @@ impl ExporterBuilder {
     /// Builds the recorder without installing it, and starts its upkeep thread.
     ///
     /// The upkeep thread stops once every [`MetricsHandle`] clone is dropped, so keep one alive
-    /// as long as the recorder is in use. Use this to combine recorders or to test; most
-    /// applications call [`install`](Self::install).
-    pub fn build(&self) -> Result<(PrometheusRecorder, MetricsHandle), ExporterError> {
-        let recorder = self.prometheus_builder()?.build_recorder();
+    /// as long as the recorder is in use. Use this to combine recorders or to test (with
+    /// `metrics::with_local_recorder`); most applications call [`install`](Self::install).
+    pub fn build(&self) -> Result<(RecwatchRecorder, MetricsHandle), ExporterError> {
+        let main = self.prometheus_builder()?.build_recorder();
+        let gpu = self
+            .prometheus_builder()?
+            .idle_timeout(MetricKindMask::GAUGE, Some(self.gpu_idle_timeout))
+            .build_recorder();
+        let (main_handle, gpu_handle) = (main.handle(), gpu.handle());
+        let mut router = RouterBuilder::from_recorder(main);
+        router.add_route(MetricKindMask::GAUGE, "gpu_", gpu);
+        let recorder = RecwatchRecorder {
+            inner: router.build(),
+        };
         describe_catalogue(&recorder);
-        let handle = MetricsHandle::start(recorder.handle(), self.upkeep_interval)?;
+        let handle = MetricsHandle::start(main_handle, gpu_handle, self.upkeep_interval)?;
         Ok((recorder, handle))
     }
 
@@ -293,6 +337,44 @@ impl ExporterBuilder {
     }
 }
 
+/// The recorder built by [`ExporterBuilder::build`]: Prometheus storage for everything, with
+/// `gpu_*` gauges kept apart so that those of a vanished GPU expire.
+pub struct RecwatchRecorder {
+    inner: Router,
+}
+
+impl fmt::Debug for RecwatchRecorder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecwatchRecorder").finish_non_exhaustive()
+    }
+}
+
+impl Recorder for RecwatchRecorder {
+    fn describe_counter(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
+        self.inner.describe_counter(key, unit, description)
+    }
+
+    fn describe_gauge(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
+        self.inner.describe_gauge(key, unit, description)
+    }
+
+    fn describe_histogram(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
+        self.inner.describe_histogram(key, unit, description)
+    }
+
+    fn register_counter(&self, key: &Key, metadata: &Metadata<'_>) -> Counter {
+        self.inner.register_counter(key, metadata)
+    }
+
+    fn register_gauge(&self, key: &Key, metadata: &Metadata<'_>) -> Gauge {
+        self.inner.register_gauge(key, metadata)
+    }
+
+    fn register_histogram(&self, key: &Key, metadata: &Metadata<'_>) -> Histogram {
+        self.inner.register_histogram(key, metadata)
+    }
+}
+
 static INSTALLED: OnceLock<MetricsHandle> = OnceLock::new();
 
 /// The handle of the recorder installed by [`ExporterBuilder::install`], if any.
@@ -307,7 +389,7 @@ pub fn installed() -> Option<MetricsHandle> {
     INSTALLED.get().cloned()
 }
 
-fn describe_catalogue(recorder: &PrometheusRecorder) {
+fn describe_catalogue(recorder: &RecwatchRecorder) {
     let describe = |kind: u8, name: &'static str, unit: Option<Unit>, help: &'static str| {
         let (key, help) = (KeyName::from_const_str(name), SharedString::const_str(help));
         match kind {
@@ -370,6 +452,7 @@ type Collector = Box<dyn Fn() + Send + Sync>;
 
 struct Shared {
     prometheus: PrometheusHandle,
+    gpu: PrometheusHandle,
     collectors: Mutex<Vec<Collector>>,
     upkeep_runs: AtomicU64,
 }
@@ -390,9 +473,14 @@ impl fmt::Debug for MetricsHandle {
 }
 
 impl MetricsHandle {
-    fn start(prometheus: PrometheusHandle, interval: Duration) -> Result<Self, ExporterError> {
+    fn start(
+        prometheus: PrometheusHandle,
+        gpu: PrometheusHandle,
+        interval: Duration,
+    ) -> Result<Self, ExporterError> {
         let shared = Arc::new(Shared {
             prometheus,
+            gpu,
             collectors: Mutex::new(Vec::new()),
             upkeep_runs: AtomicU64::new(0),
         });
@@ -403,6 +491,7 @@ impl MetricsHandle {
                 std::thread::sleep(interval);
                 let Some(shared) = weak.upgrade() else { break };
                 shared.prometheus.run_upkeep();
+                shared.gpu.run_upkeep();
                 shared.upkeep_runs.fetch_add(1, Ordering::Relaxed);
             })
             .map_err(ExporterError::SpawnThread)?;
@@ -423,7 +512,15 @@ impl MetricsHandle {
     /// ```
     pub fn render(&self) -> String {
         self.run_collectors();
-        self.shared.prometheus.render()
+        let mut text = self.shared.prometheus.render();
+        text.push_str(&self.shared.gpu.render());
+        for name in FLOAT_COUNTERS {
+            let gauge = format!("# TYPE {name} gauge\n");
+            if text.contains(&gauge) {
+                text = text.replace(&gauge, &format!("# TYPE {name} counter\n"));
+            }
+        }
+        text
     }
 
     fn run_collectors(&self) {
@@ -451,6 +548,7 @@ impl MetricsHandle {
     /// only to force a drain.
     pub fn run_upkeep(&self) {
         self.shared.prometheus.run_upkeep();
+        self.shared.gpu.run_upkeep();
     }
 
     /// How many times the upkeep thread has run so far.
@@ -458,7 +556,7 @@ impl MetricsHandle {
         self.shared.upkeep_runs.load(Ordering::Relaxed)
     }
 
-    /// The underlying `metrics-exporter-prometheus` handle.
+    /// The underlying `metrics-exporter-prometheus` handle of everything but `gpu_*` gauges.
     pub fn prometheus(&self) -> &PrometheusHandle {
         &self.shared.prometheus
     }
@@ -534,5 +632,32 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("on_demand 7"), "{text}");
+    }
+
+    #[test]
+    fn float_counters_are_typed_counter_and_gpu_gauges_expire() {
+        let (recorder, handle) = ExporterBuilder::new()
+            .set_gpu_idle_timeout(Duration::from_secs(1))
+            .build()
+            .unwrap();
+        metrics::with_local_recorder(&recorder, || {
+            metrics::gauge!("process_cpu_seconds_total").set(1.25);
+            metrics::gauge!("gpu_usage_percent", "gpu" => "0").set(40.0);
+            metrics::gauge!("recommendation_requests_in_flight").set(2.0);
+        });
+        let text = handle.render();
+        assert!(
+            text.contains("# TYPE process_cpu_seconds_total counter\n"),
+            "{text}"
+        );
+        assert!(text.contains("process_cpu_seconds_total 1.25"), "{text}");
+        assert!(text.contains("gpu_usage_percent{gpu=\"0\"} 40"), "{text}");
+        std::thread::sleep(Duration::from_millis(1300));
+        let text = handle.render();
+        assert!(!text.contains("gpu_usage_percent"), "{text}");
+        assert!(
+            text.contains("recommendation_requests_in_flight 2"),
+            "{text}"
+        );
     }
 }
