@@ -48,7 +48,7 @@
 //! | `http` | yes | [`http`] layer, `/metrics` router and listener (axum, tower) |
 //! | `macros` | yes | `#[track_inference]` |
 //! | `sampler` | yes | [`sampler`] (sysinfo) |
-//! | `nvml` | no | NVIDIA GPU sampling (nvml-wrapper; the library is loaded at run time) |
+//! | `nvml` | yes | NVIDIA GPU sampling (nvml-wrapper; `libnvidia-ml.so.1` is loaded at run time, nothing is needed to build) |
 //! | `telemetry` | no | tracing spans around inference calls |
 //! | `full` | no | all of the above |
 //!
