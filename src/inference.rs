@@ -1,1 +1,536 @@
-//! Runtime side of `#[track_inference]` (placeholder: owned by the inference work).
+//! Inference timing: the runtime side of [`#[track_inference]`](crate::track_inference),
+//! plus a guard and closure API for code the attribute cannot reach (loops, closures,
+//! batched calls).
+//!
+//! Every timed call records one observation in the
+//! [`model_inference_duration_seconds`](INFERENCE_DURATION_SECONDS) histogram with the
+//! labels `model`, `outcome` and, when a version is given, `version`. `outcome` is one of
+//! [`ok`](Outcome::Ok), [`error`](Outcome::Error), [`panic`](Outcome::Panic) or
+//! [`cancelled`](Outcome::Cancelled); a timer records on every exit, including unwinding and
+//! a dropped future. Batched inference can also record the
+//! [`model_inference_batch_size`](INFERENCE_BATCH_SIZE) histogram.
+//!
+//! Nothing here installs a recorder: values go to whatever `metrics` recorder is active (the
+//! one installed by [`crate::exporter`] in a service, a local recorder in tests). Bucket
+//! boundaries for both histograms are configured by the exporter, keyed on the constants
+//! below.
+//!
+//! # Example
+//!
+//! ```
+//! use recwatch::inference::{time_inference, try_time_inference, InferenceModel, Outcome};
+//!
+//! // One-off call: records outcome="ok" (or "panic" if the closure panics).
+//! let scores = time_inference("ranker", || vec![0.9_f32, 0.4]);
+//! assert_eq!(scores.len(), 2);
+//!
+//! // A `Result`: `Err` records outcome="error".
+//! let parsed: Result<u32, std::num::ParseIntError> = try_time_inference("parser", || "42".parse());
+//! assert_eq!(parsed, Ok(42));
+//!
+//! // A hot loop: build the label set once, then time each batch with a guard.
+//! let model = InferenceModel::new("ranker").with_version("2024-06-01");
+//! for batch in [vec![1, 2, 3], vec![4, 5]] {
+//!     let timer = model.start_timer();
+//!     model.record_batch_size(batch.len());
+//!     let _scores: Vec<i32> = batch.iter().map(|x| x * 2).collect();
+//!     timer.finish(Outcome::Ok);
+//! }
+//! ```
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use metrics::{Key, Label, Level, Metadata, SharedString};
+
+/// Name of the inference latency histogram: `model_inference_duration_seconds`.
+///
+/// Labels: `model`, `outcome` (see [`Outcome`]) and, when given, `version`. Values are
+/// seconds. The exporter registers its buckets (5 ms to 120 s) under this name.
+pub const INFERENCE_DURATION_SECONDS: &str = "model_inference_duration_seconds";
+
+/// Name of the batch-size histogram: `model_inference_batch_size`.
+///
+/// Labels: `model` and, when given, `version`. Values are items per batch. The exporter
+/// registers its buckets (powers of two, 1 to 1024) under this name.
+pub const INFERENCE_BATCH_SIZE: &str = "model_inference_batch_size";
+
+/// Label key for the model name.
+const MODEL_LABEL: &str = "model";
+/// Label key for the model version.
+const VERSION_LABEL: &str = "version";
+/// Label key for the outcome.
+const OUTCOME_LABEL: &str = "outcome";
+
+/// Metadata attached to every inference metric.
+pub(crate) static METADATA: Metadata<'static> =
+    Metadata::new("recwatch::inference", Level::INFO, Some(module_path!()));
+
+/// How a timed inference call ended; the value of the `outcome` label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// The call returned normally (for a `Result`, it returned `Ok`).
+    Ok,
+    /// The call returned an `Err`.
+    Error,
+    /// The call panicked; the panic still propagates to the caller.
+    Panic,
+    /// The call was abandoned before it finished: an async call whose future was dropped
+    /// before completion, or a timer dropped without [`InferenceTimer::finish`].
+    Cancelled,
+}
+
+impl Outcome {
+    /// All outcomes, in label-index order.
+    pub const ALL: [Outcome; 4] = [Outcome::Ok, Outcome::Error, Outcome::Panic, Outcome::Cancelled];
+
+    /// The label value: `"ok"`, `"error"`, `"panic"` or `"cancelled"`.
+    ///
+    /// ```
+    /// assert_eq!(recwatch::inference::Outcome::Cancelled.as_str(), "cancelled");
+    /// ```
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Error => "error",
+            Outcome::Panic => "panic",
+            Outcome::Cancelled => "cancelled",
+        }
+    }
+
+    /// The outcome of a `Result`: [`Outcome::Error`] for `Err`, [`Outcome::Ok`] for `Ok`.
+    ///
+    /// ```
+    /// use recwatch::inference::Outcome;
+    /// assert_eq!(Outcome::of_result(&Err::<(), _>("boom")), Outcome::Error);
+    /// ```
+    pub const fn of_result<T, E>(result: &Result<T, E>) -> Self {
+        match result {
+            Ok(_) => Outcome::Ok,
+            Err(_) => Outcome::Error,
+        }
+    }
+
+    pub(crate) const fn index(self) -> usize {
+        match self {
+            Outcome::Ok => 0,
+            Outcome::Error => 1,
+            Outcome::Panic => 2,
+            Outcome::Cancelled => 3,
+        }
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Resolved metric keys for one model: one duration key per outcome plus the batch key.
+///
+/// Keys carry their hash, so a lookup in the recorder does not hash labels again.
+#[derive(Debug)]
+pub(crate) struct Keys {
+    pub(crate) duration: [Key; 4],
+    pub(crate) batch: Key,
+}
+
+impl Keys {
+    fn build(model: &SharedString, version: Option<&SharedString>) -> Self {
+        let base = |extra: Option<&'static str>| {
+            let mut labels = Vec::with_capacity(3);
+            labels.push(Label::new(MODEL_LABEL, model.clone()));
+            if let Some(v) = version {
+                labels.push(Label::new(VERSION_LABEL, v.clone()));
+            }
+            if let Some(outcome) = extra {
+                labels.push(Label::from_static_parts(OUTCOME_LABEL, outcome));
+            }
+            labels
+        };
+        let duration = Outcome::ALL
+            .map(|o| Key::from_parts(INFERENCE_DURATION_SECONDS, base(Some(o.as_str()))));
+        Keys {
+            duration,
+            batch: Key::from_parts(INFERENCE_BATCH_SIZE, base(None)),
+        }
+    }
+}
+
+/// Records one duration observation for `outcome` under the active recorder.
+#[inline]
+pub(crate) fn record_duration(keys: &[Key; 4], outcome: Outcome, elapsed: Duration) {
+    let key = &keys[outcome.index()];
+    metrics::with_recorder(|recorder| {
+        recorder
+            .register_histogram(key, &METADATA)
+            .record(elapsed.as_secs_f64());
+    });
+}
+
+/// Records one batch-size observation under the active recorder.
+#[inline]
+pub(crate) fn record_batch(key: &Key, size: usize) {
+    metrics::with_recorder(|recorder| {
+        // Precision loss above 2^52 items per batch is irrelevant.
+        #[allow(clippy::cast_precision_loss)]
+        recorder.register_histogram(key, &METADATA).record(size as f64);
+    });
+}
+
+/// The label set of one model (name and optional version), built once and reused.
+///
+/// Building the metric keys allocates; an `InferenceModel` does it once so that each
+/// [`start_timer`](Self::start_timer), [`time`](Self::time) and
+/// [`record_batch_size`](Self::record_batch_size) only looks the keys up. Cloning is cheap
+/// (one reference count).
+///
+/// ```
+/// use recwatch::inference::InferenceModel;
+///
+/// let model = InferenceModel::new("two-tower").with_version("v7");
+/// assert_eq!(model.name(), "two-tower");
+/// assert_eq!(model.version(), Some("v7"));
+/// let embedding = model.time(|| [0.1_f32; 4]);
+/// assert_eq!(embedding.len(), 4);
+/// ```
+#[derive(Clone)]
+pub struct InferenceModel {
+    inner: Arc<ModelInner>,
+}
+
+struct ModelInner {
+    name: SharedString,
+    version: Option<SharedString>,
+    keys: Keys,
+}
+
+impl fmt::Debug for InferenceModel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InferenceModel")
+            .field("name", &self.name())
+            .field("version", &self.version())
+            .finish()
+    }
+}
+
+impl InferenceModel {
+    /// A model label set with the given name (the `model` label) and no version.
+    ///
+    /// The name becomes a label value: use a fixed, low-cardinality name, never user input.
+    pub fn new(name: impl Into<SharedString>) -> Self {
+        Self::from_parts(name.into(), None)
+    }
+
+    /// Adds a `version` label. Defaults to no `version` label.
+    pub fn with_version(self, version: impl Into<SharedString>) -> Self {
+        Self::from_parts(self.inner.name.clone(), Some(version.into()))
+    }
+
+    fn from_parts(name: SharedString, version: Option<SharedString>) -> Self {
+        let keys = Keys::build(&name, version.as_ref());
+        InferenceModel {
+            inner: Arc::new(ModelInner {
+                name,
+                version,
+                keys,
+            }),
+        }
+    }
+
+    /// The `model` label value.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// The `version` label value, if any.
+    pub fn version(&self) -> Option<&str> {
+        self.inner.version.as_deref()
+    }
+
+    /// Starts a timer for one call of this model. See [`InferenceTimer`].
+    pub fn start_timer(&self) -> InferenceTimer {
+        InferenceTimer::from_model(self.clone())
+    }
+
+    /// Times `f`, recording `outcome="ok"` when it returns and `outcome="panic"` when it
+    /// panics (the panic propagates). For closures returning `Result`, use
+    /// [`try_time`](Self::try_time).
+    pub fn time<T>(&self, f: impl FnOnce() -> T) -> T {
+        let timer = self.start_timer();
+        let value = f();
+        timer.finish(Outcome::Ok);
+        value
+    }
+
+    /// Times `f`, recording `outcome="error"` when it returns `Err`, `"ok"` for `Ok` and
+    /// `"panic"` when it panics (the panic propagates).
+    pub fn try_time<T, E>(&self, f: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
+        let timer = self.start_timer();
+        let result = f();
+        timer.finish_result(&result);
+        result
+    }
+
+    /// Records one observation of the `model_inference_batch_size` histogram (items in one
+    /// batched inference call), labelled with this model.
+    pub fn record_batch_size(&self, size: usize) {
+        record_batch(&self.inner.keys.batch, size);
+    }
+}
+
+impl From<&'static str> for InferenceModel {
+    fn from(name: &'static str) -> Self {
+        InferenceModel::new(name)
+    }
+}
+
+impl From<String> for InferenceModel {
+    fn from(name: String) -> Self {
+        InferenceModel::new(name)
+    }
+}
+
+/// Where a timer's keys live: a macro call site's statics, or a shared [`InferenceModel`].
+enum KeySource {
+    Static(&'static [Key; 4]),
+    Model(InferenceModel),
+}
+
+impl KeySource {
+    #[inline]
+    fn duration(&self) -> &[Key; 4] {
+        match self {
+            KeySource::Static(keys) => keys,
+            KeySource::Model(model) => &model.inner.keys.duration,
+        }
+    }
+}
+
+/// A guard that times one inference call and records it exactly once.
+///
+/// Finish it with [`finish`](Self::finish) or [`finish_result`](Self::finish_result). A
+/// timer dropped without finishing records [`Outcome::Panic`] if the thread is unwinding and
+/// [`Outcome::Cancelled`] otherwise, so a timer held across an `.await` in a future that gets
+/// dropped (a `select!` loser, a timed-out request) still records.
+///
+/// ```
+/// use recwatch::inference::{InferenceTimer, Outcome};
+///
+/// let timer = InferenceTimer::start("ranker");
+/// let result: Result<Vec<f32>, String> = Ok(vec![0.5]);
+/// let outcome = timer.finish_result(&result);
+/// assert_eq!(outcome, Outcome::Ok);
+/// ```
+#[must_use = "a timer records when finished or dropped; dropping it at once records a near-zero `cancelled` call"]
+pub struct InferenceTimer {
+    keys: KeySource,
+    start: Instant,
+    finished: bool,
+}
+
+impl fmt::Debug for InferenceTimer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InferenceTimer")
+            .field("start", &self.start)
+            .field("finished", &self.finished)
+            .finish_non_exhaustive()
+    }
+}
+
+impl InferenceTimer {
+    /// Starts timing a call of `model` (an [`InferenceModel`], a `&'static str` or a
+    /// `String`).
+    ///
+    /// Passing a name builds the label set on each call; in a hot loop build an
+    /// [`InferenceModel`] once and use [`InferenceModel::start_timer`].
+    pub fn start(model: impl Into<InferenceModel>) -> Self {
+        Self::from_model(model.into())
+    }
+
+    fn from_model(model: InferenceModel) -> Self {
+        InferenceTimer {
+            keys: KeySource::Model(model),
+            start: Instant::now(),
+            finished: false,
+        }
+    }
+
+    /// A timer over a macro call site's static keys.
+    #[inline]
+    pub(crate) fn from_static(keys: &'static [Key; 4]) -> Self {
+        InferenceTimer {
+            keys: KeySource::Static(keys),
+            start: Instant::now(),
+            finished: false,
+        }
+    }
+
+    /// Time since the timer started.
+    pub fn elapsed(&self) -> Duration {
+        self.start.elapsed()
+    }
+
+    /// Stops the timer and records one observation with `outcome`. Returns the elapsed
+    /// time.
+    pub fn finish(mut self, outcome: Outcome) -> Duration {
+        self.record(outcome)
+    }
+
+    /// Stops the timer and records the outcome of `result` ([`Outcome::Error`] for `Err`,
+    /// [`Outcome::Ok`] for `Ok`). Returns that outcome.
+    pub fn finish_result<T, E>(self, result: &Result<T, E>) -> Outcome {
+        let outcome = Outcome::of_result(result);
+        self.finish(outcome);
+        outcome
+    }
+
+    #[inline]
+    fn record(&mut self, outcome: Outcome) -> Duration {
+        let elapsed = self.start.elapsed();
+        self.finished = true;
+        record_duration(self.keys.duration(), outcome, elapsed);
+        elapsed
+    }
+
+    /// Records `outcome` as the drop-time outcome: used by async call sites that know a
+    /// poll unwound even when the thread is no longer panicking.
+    #[inline]
+    pub(crate) fn abandon(mut self, outcome: Outcome) {
+        self.record(outcome);
+    }
+}
+
+impl Drop for InferenceTimer {
+    fn drop(&mut self) {
+        if !self.finished {
+            let outcome = if std::thread::panicking() {
+                Outcome::Panic
+            } else {
+                Outcome::Cancelled
+            };
+            self.record(outcome);
+        }
+    }
+}
+
+/// Times `f` as one call of `model`, recording `outcome="ok"` when it returns and
+/// `outcome="panic"` when it panics (the panic propagates).
+///
+/// For a closure that returns `Result`, use [`try_time_inference`] so that `Err` records
+/// `outcome="error"`.
+///
+/// ```
+/// let top = recwatch::inference::time_inference("ranker", || [3_u32, 1, 2].iter().max().copied());
+/// assert_eq!(top, Some(3));
+/// ```
+pub fn time_inference<T>(model: impl Into<InferenceModel>, f: impl FnOnce() -> T) -> T {
+    let timer = InferenceTimer::start(model);
+    let value = f();
+    timer.finish(Outcome::Ok);
+    value
+}
+
+/// Times `f` as one call of `model`, recording `outcome="error"` when it returns `Err`,
+/// `"ok"` when it returns `Ok` and `"panic"` when it panics (the panic propagates).
+///
+/// ```
+/// use recwatch::inference::try_time_inference;
+///
+/// let r: Result<f32, String> = try_time_inference("scorer", || Err("model not loaded".to_string()));
+/// assert!(r.is_err());
+/// ```
+pub fn try_time_inference<T, E>(
+    model: impl Into<InferenceModel>,
+    f: impl FnOnce() -> Result<T, E>,
+) -> Result<T, E> {
+    let timer = InferenceTimer::start(model);
+    let result = f();
+    timer.finish_result(&result);
+    result
+}
+
+/// Records one observation of the `model_inference_batch_size` histogram for `model`.
+///
+/// Builds the label set on each call; in a loop prefer
+/// [`InferenceModel::record_batch_size`].
+///
+/// ```
+/// recwatch::inference::record_batch_size("ranker", 32);
+/// ```
+pub fn record_batch_size(model: impl Into<InferenceModel>, size: usize) {
+    model.into().record_batch_size(size);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+    use metrics_util::MetricKind;
+
+    fn histograms(recorder: &DebuggingRecorder) -> Vec<(String, Vec<(String, String)>, usize)> {
+        let mut out: Vec<_> = recorder
+            .snapshotter()
+            .snapshot()
+            .into_vec()
+            .into_iter()
+            .filter(|(ck, ..)| ck.kind() == MetricKind::Histogram)
+            .map(|(ck, _, _, value)| {
+                let key = ck.key();
+                let labels = key
+                    .labels()
+                    .map(|l| (l.key().to_string(), l.value().to_string()))
+                    .collect();
+                let n = match value {
+                    DebugValue::Histogram(v) => v.len(),
+                    _ => 0,
+                };
+                (key.name().to_string(), labels, n)
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn outcome_labels_are_fixed() {
+        let labels: Vec<_> = Outcome::ALL.iter().map(|o| o.as_str()).collect();
+        assert_eq!(labels, ["ok", "error", "panic", "cancelled"]);
+        for (i, o) in Outcome::ALL.iter().enumerate() {
+            assert_eq!(o.index(), i);
+        }
+    }
+
+    #[test]
+    fn dropped_timer_records_cancelled_and_batch_sizes_record() {
+        let recorder = DebuggingRecorder::new();
+        metrics::with_local_recorder(&recorder, || {
+            let model = InferenceModel::new("m").with_version("v1");
+            drop(model.start_timer());
+            model.record_batch_size(8);
+        });
+        let h = histograms(&recorder);
+        assert_eq!(
+            h,
+            vec![
+                (
+                    INFERENCE_BATCH_SIZE.to_string(),
+                    vec![("model".into(), "m".into()), ("version".into(), "v1".into())],
+                    1
+                ),
+                (
+                    INFERENCE_DURATION_SECONDS.to_string(),
+                    vec![
+                        ("model".into(), "m".into()),
+                        ("version".into(), "v1".into()),
+                        ("outcome".into(), "cancelled".into())
+                    ],
+                    1
+                ),
+            ]
+        );
+    }
+}
