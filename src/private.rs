@@ -193,13 +193,6 @@ pub fn call_sync<R, F: FnOnce() -> R>(f: F) -> R {
     f()
 }
 
-/// Fixes the output type of the async block that holds an `async fn` body (so `?` inside it
-/// infers its error conversion from the signature).
-#[inline(always)]
-pub fn async_body<R, F: Future<Output = R>>(f: F) -> F {
-    f
-}
-
 /// Outcome of a `Result` (autoref specialization: preferred over [`OutcomeOfAny`] because
 /// its receiver needs no extra reference).
 pub trait OutcomeOfResult {

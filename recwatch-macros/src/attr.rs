@@ -23,11 +23,9 @@ impl Args {
         } else if meta.path.is_ident("version") {
             &mut self.version
         } else {
-            let name = meta
-                .path
-                .get_ident()
-                .map_or_else(|| "this argument".to_string(), |i| format!("`{i}`"));
-            return Err(meta.error(format_args!("unknown argument {name}; {EXPECTED}")));
+            let path = &meta.path;
+            let name = quote::quote!(#path).to_string().replace(' ', "");
+            return Err(meta.error(format_args!("unknown argument `{name}`; {EXPECTED}")));
         };
         let name = if meta.path.is_ident("model") {
             "model"

@@ -33,8 +33,21 @@ pub(crate) fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
     let block = item.block.clone();
     let new_block: Block = if item.sig.asyncness.is_some() {
         let ret = return_type(&item.sig.output);
+        // The unreachable early `return` fixes the block's output type from the signature
+        // before the body is checked, so `?` and `return` infer as in the original
+        // function and type errors point into the body (the trick `#[async_trait]` uses).
         let body = quote_spanned!(block.span()=>
-            ::recwatch::__private::async_body::<#ret, _>(async move #block)
+            async move {
+                #[allow(unreachable_code, clippy::diverging_sub_expression)]
+                if let ::core::option::Option::Some(__recwatch_ret) =
+                    ::core::option::Option::None::<#ret>
+                {
+                    return __recwatch_ret;
+                }
+                let __recwatch_ret: #ret = #block;
+                #[allow(unreachable_code)]
+                __recwatch_ret
+            }
         );
         let tail = async_tail(&body, classify(&item.sig.output));
         syn::parse_quote!({ #site #tail })
