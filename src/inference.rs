@@ -163,7 +163,11 @@ impl Keys {
 /// Records one duration observation for `outcome` under the active recorder.
 #[inline]
 pub(crate) fn record_duration(keys: &[Key; 4], outcome: Outcome, elapsed: Duration) {
-    let key = &keys[outcome.index()];
+    record_key(&keys[outcome.index()], elapsed);
+}
+
+#[inline]
+fn record_key(key: &Key, elapsed: Duration) {
     metrics::with_recorder(|recorder| {
         recorder
             .register_histogram(key, &METADATA)
@@ -282,30 +286,30 @@ impl InferenceModel {
     }
 }
 
-impl From<&'static str> for InferenceModel {
-    fn from(name: &'static str) -> Self {
-        InferenceModel::new(name)
-    }
-}
-
-impl From<String> for InferenceModel {
-    fn from(name: String) -> Self {
-        InferenceModel::new(name)
-    }
-}
-
-/// Where a timer's keys live: a macro call site's statics, or a shared [`InferenceModel`].
+/// Where a timer's keys come from: a macro call site's statics, a shared
+/// [`InferenceModel`], or a bare name (the one key needed is built when recording).
 enum KeySource {
     Static(&'static [Key; 4]),
     Model(InferenceModel),
+    Name(SharedString),
 }
 
 impl KeySource {
     #[inline]
-    fn duration(&self) -> &[Key; 4] {
+    fn record(&self, outcome: Outcome, elapsed: Duration) {
         match self {
-            KeySource::Static(keys) => keys,
-            KeySource::Model(model) => &model.inner.keys.duration,
+            KeySource::Static(keys) => record_duration(keys, outcome, elapsed),
+            KeySource::Model(model) => record_duration(&model.inner.keys.duration, outcome, elapsed),
+            KeySource::Name(name) => {
+                let key = Key::from_parts(
+                    INFERENCE_DURATION_SECONDS,
+                    vec![
+                        Label::new(MODEL_LABEL, name.clone()),
+                        Label::from_static_parts(OUTCOME_LABEL, outcome.as_str()),
+                    ],
+                );
+                record_key(&key, elapsed);
+            }
         }
     }
 }
@@ -342,13 +346,16 @@ impl fmt::Debug for InferenceTimer {
 }
 
 impl InferenceTimer {
-    /// Starts timing a call of `model` (an [`InferenceModel`], a `&'static str` or a
-    /// `String`).
+    /// Starts timing a call of the model named `model` (the `model` label; no `version`).
     ///
-    /// Passing a name builds the label set on each call; in a hot loop build an
-    /// [`InferenceModel`] once and use [`InferenceModel::start_timer`].
-    pub fn start(model: impl Into<InferenceModel>) -> Self {
-        Self::from_model(model.into())
+    /// The metric key is built when the timer records; in a hot loop, or to add a
+    /// `version`, build an [`InferenceModel`] once and use [`InferenceModel::start_timer`].
+    pub fn start(model: impl Into<SharedString>) -> Self {
+        InferenceTimer {
+            keys: KeySource::Name(model.into()),
+            start: Instant::now(),
+            finished: false,
+        }
     }
 
     fn from_model(model: InferenceModel) -> Self {
@@ -392,7 +399,7 @@ impl InferenceTimer {
     fn record(&mut self, outcome: Outcome) -> Duration {
         let elapsed = self.start.elapsed();
         self.finished = true;
-        record_duration(self.keys.duration(), outcome, elapsed);
+        self.keys.record(outcome, elapsed);
         elapsed
     }
 
@@ -427,7 +434,7 @@ impl Drop for InferenceTimer {
 /// let top = recwatch::inference::time_inference("ranker", || [3_u32, 1, 2].iter().max().copied());
 /// assert_eq!(top, Some(3));
 /// ```
-pub fn time_inference<T>(model: impl Into<InferenceModel>, f: impl FnOnce() -> T) -> T {
+pub fn time_inference<T>(model: impl Into<SharedString>, f: impl FnOnce() -> T) -> T {
     let timer = InferenceTimer::start(model);
     let value = f();
     timer.finish(Outcome::Ok);
@@ -444,7 +451,7 @@ pub fn time_inference<T>(model: impl Into<InferenceModel>, f: impl FnOnce() -> T
 /// assert!(r.is_err());
 /// ```
 pub fn try_time_inference<T, E>(
-    model: impl Into<InferenceModel>,
+    model: impl Into<SharedString>,
     f: impl FnOnce() -> Result<T, E>,
 ) -> Result<T, E> {
     let timer = InferenceTimer::start(model);
@@ -455,14 +462,18 @@ pub fn try_time_inference<T, E>(
 
 /// Records one observation of the `model_inference_batch_size` histogram for `model`.
 ///
-/// Builds the label set on each call; in a loop prefer
+/// Builds the metric key on each call; in a loop prefer
 /// [`InferenceModel::record_batch_size`].
 ///
 /// ```
 /// recwatch::inference::record_batch_size("ranker", 32);
 /// ```
-pub fn record_batch_size(model: impl Into<InferenceModel>, size: usize) {
-    model.into().record_batch_size(size);
+pub fn record_batch_size(model: impl Into<SharedString>, size: usize) {
+    let key = Key::from_parts(
+        INFERENCE_BATCH_SIZE,
+        vec![Label::new(MODEL_LABEL, model.into())],
+    );
+    record_batch(&key, size);
 }
 
 #[cfg(test)]

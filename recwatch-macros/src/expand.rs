@@ -17,6 +17,14 @@ pub(crate) fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
             "#[track_inference] cannot be used on a `const fn`: timing needs a clock at run time",
         ));
     }
+    if let ReturnType::Type(_, ty) = &item.sig.output {
+        if let Type::Never(never) = &**ty {
+            return Err(syn::Error::new_spanned(
+                never,
+                "#[track_inference] cannot time a function returning `!`: it never returns",
+            ));
+        }
+    }
     if item.sig.variadic.is_some() {
         return Err(syn::Error::new_spanned(
             &item.sig.variadic,

@@ -3,4 +3,9 @@ const fn f() -> u8 {
     1
 }
 
+#[recwatch::track_inference]
+fn never() -> ! {
+    loop {}
+}
+
 fn main() {}
