@@ -145,4 +145,31 @@ fn main() {
         poll_once(tracked_async(x))
     });
     added_ns("naive histogram! (for comparison)", bare, naive);
+    breakdown();
+}
+
+/// Where the added time goes: the clock, the recorder lookup, the histogram record.
+fn breakdown() {
+    static LABELS: [metrics::Label; 2] = [
+        metrics::Label::from_static_parts("model", "breakdown"),
+        metrics::Label::from_static_parts("outcome", "ok"),
+    ];
+    static KEY: metrics::Key = metrics::Key::from_static_parts(INFERENCE_DURATION_SECONDS, &LABELS);
+    static META: metrics::Metadata<'static> =
+        metrics::Metadata::new("bench", metrics::Level::INFO, None);
+    added_ns("  part: 2x Instant::now + elapsed", bare, |x| {
+        let t = Instant::now();
+        let v = bare(x);
+        black_box(t.elapsed());
+        v
+    });
+    added_ns("  part: with_recorder + register_histogram (static key)", bare, |x| {
+        metrics::with_recorder(|r| black_box(r.register_histogram(&KEY, &META)));
+        bare(x)
+    });
+    let h = metrics::with_recorder(|r| r.register_histogram(&KEY, &META));
+    added_ns("  part: Histogram::record on a held handle", bare, |x| {
+        h.record(1e-3);
+        bare(x)
+    });
 }
