@@ -15,7 +15,9 @@ use std::time::Instant;
 
 use criterion::{criterion_group, Criterion};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
-use recwatch::inference::{time_inference, InferenceModel, INFERENCE_DURATION_SECONDS};
+use recwatch::inference::{
+    cache_global_recorder_handles, time_inference, InferenceModel, INFERENCE_DURATION_SECONDS,
+};
 use recwatch::track_inference;
 
 #[inline(never)]
@@ -70,17 +72,23 @@ fn install_recorder() {
     let buckets = [
         0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0,
     ];
-    PrometheusBuilder::new()
+    let handle = PrometheusBuilder::new()
         .set_buckets_for_metric(Matcher::Full(INFERENCE_DURATION_SECONDS.into()), &buckets)
         .expect("valid buckets")
         .install_recorder()
         .expect("recorder installs once");
+    // A service runs upkeep periodically (it drains recorded values into the buckets). At
+    // millions of calls per second, drain often so memory stays bounded, as it would in a
+    // service at its real call rate.
+    std::thread::spawn(move || loop {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        handle.run_upkeep();
+    });
 }
 
-fn benches(c: &mut Criterion) {
+fn bench_sync(c: &mut Criterion, group: &str) {
     let model = InferenceModel::new("bench_model");
-
-    let mut sync = c.benchmark_group("inference_sync");
+    let mut sync = c.benchmark_group(group);
     sync.bench_function("bare", |b| b.iter(|| bare(black_box(7))));
     sync.bench_function("track_inference", |b| b.iter(|| tracked(black_box(7))));
     sync.bench_function("track_inference_result_version", |b| {
@@ -94,8 +102,10 @@ fn benches(c: &mut Criterion) {
         b.iter(|| time_inference("bench_str", || bare(black_box(7))))
     });
     sync.finish();
+}
 
-    let mut asynch = c.benchmark_group("inference_async");
+fn bench_async(c: &mut Criterion, group: &str) {
+    let mut asynch = c.benchmark_group(group);
     asynch.bench_function("bare", |b| b.iter(|| poll_once(bare_async(black_box(7)))));
     asynch.bench_function("track_inference", |b| {
         b.iter(|| poll_once(tracked_async(black_box(7))))
@@ -103,7 +113,20 @@ fn benches(c: &mut Criterion) {
     asynch.finish();
 }
 
-criterion_group!(group, benches);
+/// Default: every call resolves its handle from the active recorder.
+fn uncached(c: &mut Criterion) {
+    bench_sync(c, "inference_sync");
+    bench_async(c, "inference_async");
+}
+
+/// After `cache_global_recorder_handles()`: call sites keep their handles.
+fn cached(c: &mut Criterion) {
+    bench_sync(c, "inference_sync_cached");
+    bench_async(c, "inference_async_cached");
+}
+
+criterion_group!(uncached_group, uncached);
+criterion_group!(cached_group, cached);
 
 /// Paired estimate: interleaves rounds of `n` calls of each variant and takes the median of
 /// the per-round differences, in ns per call.
@@ -136,16 +159,26 @@ fn added_ns(label: &str, base: impl Fn(u64) -> u64, with: impl Fn(u64) -> u64) {
 
 fn main() {
     install_recorder();
-    group();
-    criterion::Criterion::default()
-        .configure_from_args()
-        .final_summary();
-    added_ns("sync ", bare, tracked);
-    added_ns("async", |x| poll_once(bare_async(x)), |x| {
-        poll_once(tracked_async(x))
-    });
-    added_ns("naive histogram! (for comparison)", bare, naive);
+    uncached_group();
+    println!("-- paired estimates, handles resolved per call (default)");
+    paired();
+    assert!(cache_global_recorder_handles());
+    cached_group();
+    println!("-- paired estimates, after cache_global_recorder_handles()");
+    paired();
+    println!("-- cost breakdown");
     breakdown();
+    Criterion::default().configure_from_args().final_summary();
+}
+
+fn paired() {
+    added_ns("sync ", bare, tracked);
+    added_ns(
+        "async",
+        |x| poll_once(bare_async(x)),
+        |x| poll_once(tracked_async(x)),
+    );
+    added_ns("naive histogram! (for comparison)", bare, naive);
 }
 
 /// Where the added time goes: the clock, the recorder lookup, the histogram record.
@@ -163,10 +196,14 @@ fn breakdown() {
         black_box(t.elapsed());
         v
     });
-    added_ns("  part: with_recorder + register_histogram (static key)", bare, |x| {
-        metrics::with_recorder(|r| black_box(r.register_histogram(&KEY, &META)));
-        bare(x)
-    });
+    added_ns(
+        "  part: with_recorder + register_histogram (static key)",
+        bare,
+        |x| {
+            let _ = metrics::with_recorder(|r| black_box(r.register_histogram(&KEY, &META)));
+            bare(x)
+        },
+    );
     let h = metrics::with_recorder(|r| r.register_histogram(&KEY, &META));
     added_ns("  part: Histogram::record on a held handle", bare, |x| {
         h.record(1e-3);

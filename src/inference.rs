@@ -39,10 +39,11 @@
 //! ```
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use metrics::{Key, Label, Level, Metadata, SharedString};
+use metrics::{Histogram, Key, Label, Level, Metadata, Recorder, SharedString};
 
 /// Name of the inference latency histogram: `model_inference_duration_seconds`.
 ///
@@ -84,7 +85,12 @@ pub enum Outcome {
 
 impl Outcome {
     /// All outcomes, in label-index order.
-    pub const ALL: [Outcome; 4] = [Outcome::Ok, Outcome::Error, Outcome::Panic, Outcome::Cancelled];
+    pub const ALL: [Outcome; 4] = [
+        Outcome::Ok,
+        Outcome::Error,
+        Outcome::Panic,
+        Outcome::Cancelled,
+    ];
 
     /// The label value: `"ok"`, `"error"`, `"panic"` or `"cancelled"`.
     ///
@@ -129,13 +135,88 @@ impl fmt::Display for Outcome {
     }
 }
 
-/// Resolved metric keys for one model: one duration key per outcome plus the batch key.
+/// Address of the global recorder whose handles call sites may keep (0: keep none). Set by
+/// [`cache_global_recorder_handles`].
+static CACHED_RECORDER: AtomicUsize = AtomicUsize::new(0);
+
+/// Address of a recorder, its identity for the handle cache.
+fn recorder_addr(recorder: &dyn Recorder) -> usize {
+    (recorder as *const dyn Recorder).cast::<()>().addr()
+}
+
+/// Lets inference call sites keep their histogram handles for the installed global
+/// recorder, instead of looking them up in the recorder on every call. Returns whether a
+/// global recorder was found (and caching is on).
 ///
-/// Keys carry their hash, so a lookup in the recorder does not hash labels again.
+/// Call it once, right after installing the global recorder, and only if that recorder never
+/// drops series it handed out (for `metrics-exporter-prometheus`: no `idle_timeout`), since a
+/// kept handle would keep writing to a dropped series. Local recorders
+/// (`metrics::with_local_recorder`) are never cached: calls made under one always look their
+/// handle up in it. It finds the global recorder from a short-lived thread, which has no
+/// local recorder.
+///
+/// Without this call every timed call resolves its handle from the active recorder (a hash
+/// lookup with a precomputed hash); see docs/benchmarks.md for both costs.
+///
+/// ```
+/// // No global recorder installed: nothing to cache.
+/// assert!(!recwatch::inference::cache_global_recorder_handles());
+/// ```
+pub fn cache_global_recorder_handles() -> bool {
+    let probe = std::thread::spawn(|| {
+        metrics::with_recorder(|recorder| {
+            // Zero-sized recorders (the no-op recorder) have no identity worth keeping.
+            (std::mem::size_of_val(recorder) != 0).then(|| recorder_addr(recorder))
+        })
+    });
+    match probe.join().ok().flatten() {
+        Some(addr) => {
+            CACHED_RECORDER.store(addr, Ordering::Relaxed);
+            true
+        }
+        None => false,
+    }
+}
+
+/// One histogram series: its key (hash precomputed) and, for the cached global recorder,
+/// its handle.
+#[derive(Debug)]
+pub(crate) struct Series {
+    key: Key,
+    handle: OnceLock<Histogram>,
+}
+
+impl Series {
+    pub(crate) const fn new(key: Key) -> Self {
+        Series {
+            key,
+            handle: OnceLock::new(),
+        }
+    }
+
+    /// Records `value` in the active recorder.
+    #[inline]
+    pub(crate) fn record(&self, value: f64) {
+        metrics::with_recorder(|recorder| {
+            let cached = CACHED_RECORDER.load(Ordering::Relaxed);
+            if cached != 0 && recorder_addr(recorder) == cached {
+                self.handle
+                    .get_or_init(|| recorder.register_histogram(&self.key, &METADATA))
+                    .record(value);
+            } else {
+                recorder
+                    .register_histogram(&self.key, &METADATA)
+                    .record(value);
+            }
+        });
+    }
+}
+
+/// The series of one model: one duration series per outcome plus the batch series.
 #[derive(Debug)]
 pub(crate) struct Keys {
-    pub(crate) duration: [Key; 4],
-    pub(crate) batch: Key,
+    pub(crate) duration: [Series; 4],
+    pub(crate) batch: Series,
 }
 
 impl Keys {
@@ -151,38 +232,28 @@ impl Keys {
             }
             labels
         };
-        let duration = Outcome::ALL
-            .map(|o| Key::from_parts(INFERENCE_DURATION_SECONDS, base(Some(o.as_str()))));
+        let duration = Outcome::ALL.map(|o| {
+            Series::new(Key::from_parts(
+                INFERENCE_DURATION_SECONDS,
+                base(Some(o.as_str())),
+            ))
+        });
         Keys {
             duration,
-            batch: Key::from_parts(INFERENCE_BATCH_SIZE, base(None)),
+            batch: Series::new(Key::from_parts(INFERENCE_BATCH_SIZE, base(None))),
         }
     }
 }
 
-/// Records one duration observation for `outcome` under the active recorder.
-#[inline]
-pub(crate) fn record_duration(keys: &[Key; 4], outcome: Outcome, elapsed: Duration) {
-    record_key(&keys[outcome.index()], elapsed);
+/// Records `value` under `key` in the active recorder (no handle cache: one-off keys).
+fn record_key(key: &Key, value: f64) {
+    metrics::with_recorder(|recorder| recorder.register_histogram(key, &METADATA).record(value));
 }
 
-#[inline]
-fn record_key(key: &Key, elapsed: Duration) {
-    metrics::with_recorder(|recorder| {
-        recorder
-            .register_histogram(key, &METADATA)
-            .record(elapsed.as_secs_f64());
-    });
-}
-
-/// Records one batch-size observation under the active recorder.
-#[inline]
-pub(crate) fn record_batch(key: &Key, size: usize) {
-    metrics::with_recorder(|recorder| {
-        // Precision loss above 2^52 items per batch is irrelevant.
-        #[allow(clippy::cast_precision_loss)]
-        recorder.register_histogram(key, &METADATA).record(size as f64);
-    });
+/// A batch size as a histogram value (precision loss above 2^52 items is irrelevant).
+#[allow(clippy::cast_precision_loss)]
+fn batch_value(size: usize) -> f64 {
+    size as f64
 }
 
 /// The label set of one model (name and optional version), built once and reused.
@@ -282,14 +353,14 @@ impl InferenceModel {
     /// Records one observation of the `model_inference_batch_size` histogram (items in one
     /// batched inference call), labelled with this model.
     pub fn record_batch_size(&self, size: usize) {
-        record_batch(&self.inner.keys.batch, size);
+        self.inner.keys.batch.record(batch_value(size));
     }
 }
 
 /// Where a timer's keys come from: a macro call site's statics, a shared
 /// [`InferenceModel`], or a bare name (the one key needed is built when recording).
 enum KeySource {
-    Static(&'static [Key; 4]),
+    Static(&'static [Series; 4]),
     Model(InferenceModel),
     Name(SharedString),
 }
@@ -298,8 +369,10 @@ impl KeySource {
     #[inline]
     fn record(&self, outcome: Outcome, elapsed: Duration) {
         match self {
-            KeySource::Static(keys) => record_duration(keys, outcome, elapsed),
-            KeySource::Model(model) => record_duration(&model.inner.keys.duration, outcome, elapsed),
+            KeySource::Static(series) => series[outcome.index()].record(elapsed.as_secs_f64()),
+            KeySource::Model(model) => {
+                model.inner.keys.duration[outcome.index()].record(elapsed.as_secs_f64());
+            }
             KeySource::Name(name) => {
                 let key = Key::from_parts(
                     INFERENCE_DURATION_SECONDS,
@@ -308,7 +381,7 @@ impl KeySource {
                         Label::from_static_parts(OUTCOME_LABEL, outcome.as_str()),
                     ],
                 );
-                record_key(&key, elapsed);
+                record_key(&key, elapsed.as_secs_f64());
             }
         }
     }
@@ -368,7 +441,7 @@ impl InferenceTimer {
 
     /// A timer over a macro call site's static keys.
     #[inline]
-    pub(crate) fn from_static(keys: &'static [Key; 4]) -> Self {
+    pub(crate) fn from_static(keys: &'static [Series; 4]) -> Self {
         InferenceTimer {
             keys: KeySource::Static(keys),
             start: Instant::now(),
@@ -473,7 +546,7 @@ pub fn record_batch_size(model: impl Into<SharedString>, size: usize) {
         INFERENCE_BATCH_SIZE,
         vec![Label::new(MODEL_LABEL, model.into())],
     );
-    record_batch(&key, size);
+    record_key(&key, batch_value(size));
 }
 
 #[cfg(test)]
@@ -529,7 +602,10 @@ mod tests {
             vec![
                 (
                     INFERENCE_BATCH_SIZE.to_string(),
-                    vec![("model".into(), "m".into()), ("version".into(), "v1".into())],
+                    vec![
+                        ("model".into(), "m".into()),
+                        ("version".into(), "v1".into())
+                    ],
                     1
                 ),
                 (

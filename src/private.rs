@@ -10,16 +10,16 @@ use std::pin::pin;
 
 pub use metrics::{Key, Label};
 
-use crate::inference::{InferenceTimer, Outcome, INFERENCE_DURATION_SECONDS};
+use crate::inference::{InferenceTimer, Outcome, Series, INFERENCE_DURATION_SECONDS};
 
-/// One `#[track_inference]` call site: model, version and its four duration keys, all built
-/// at compile time (a [`Key`] carries a precomputed hash), so recording a call does no
-/// allocation and no label hashing.
+/// One `#[track_inference]` call site: model, version and its four duration series, whose
+/// keys are built at compile time (a [`Key`] carries a precomputed hash), so recording a
+/// call does no allocation and no label hashing.
 #[derive(Debug)]
 pub struct CallSite {
     model: &'static str,
     version: Option<&'static str>,
-    keys: [Key; 4],
+    keys: [Series; 4],
 }
 
 impl CallSite {
@@ -33,10 +33,22 @@ impl CallSite {
             model,
             version,
             keys: [
-                Key::from_static_parts(INFERENCE_DURATION_SECONDS, &labels[0]),
-                Key::from_static_parts(INFERENCE_DURATION_SECONDS, &labels[1]),
-                Key::from_static_parts(INFERENCE_DURATION_SECONDS, &labels[2]),
-                Key::from_static_parts(INFERENCE_DURATION_SECONDS, &labels[3]),
+                Series::new(Key::from_static_parts(
+                    INFERENCE_DURATION_SECONDS,
+                    &labels[0],
+                )),
+                Series::new(Key::from_static_parts(
+                    INFERENCE_DURATION_SECONDS,
+                    &labels[1],
+                )),
+                Series::new(Key::from_static_parts(
+                    INFERENCE_DURATION_SECONDS,
+                    &labels[2],
+                )),
+                Series::new(Key::from_static_parts(
+                    INFERENCE_DURATION_SECONDS,
+                    &labels[3],
+                )),
             ],
         }
     }
@@ -181,7 +193,10 @@ pub async fn run_async<F: Future>(site: &'static CallSite, fut: F) -> (F::Output
         poll
     })
     .await;
-    let guard = pending.guard.take().expect("guard is taken only here or on drop");
+    let guard = pending
+        .guard
+        .take()
+        .expect("guard is taken only here or on drop");
     (output, guard)
 }
 
@@ -219,4 +234,3 @@ impl<T: ?Sized> OutcomeOfAny for &T {
         Outcome::Ok
     }
 }
-

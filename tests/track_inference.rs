@@ -11,8 +11,8 @@ use std::task::{Context, Waker};
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
 use metrics_util::MetricKind;
 use recwatch::inference::{
-    record_batch_size, time_inference, try_time_inference, InferenceModel, InferenceTimer,
-    Outcome, INFERENCE_BATCH_SIZE, INFERENCE_DURATION_SECONDS,
+    record_batch_size, time_inference, try_time_inference, InferenceModel, InferenceTimer, Outcome,
+    INFERENCE_BATCH_SIZE, INFERENCE_DURATION_SECONDS,
 };
 use recwatch::track_inference;
 
@@ -24,7 +24,11 @@ fn record(f: impl FnOnce()) -> Counts {
     metrics::with_local_recorder(&recorder, f);
     let mut out = Counts::new();
     for (ck, _, _, value) in recorder.snapshotter().snapshot().into_vec() {
-        assert_eq!(ck.kind(), MetricKind::Histogram, "only histograms are emitted");
+        assert_eq!(
+            ck.kind(),
+            MetricKind::Histogram,
+            "only histograms are emitted"
+        );
         let key = ck.key();
         let mut labels: Vec<String> = key
             .labels()
@@ -42,7 +46,10 @@ fn record(f: impl FnOnce()) -> Counts {
 }
 
 fn duration(labels: &str, n: usize) -> ((String, String), usize) {
-    ((INFERENCE_DURATION_SECONDS.to_string(), labels.to_string()), n)
+    (
+        (INFERENCE_DURATION_SECONDS.to_string(), labels.to_string()),
+        n,
+    )
 }
 
 fn expect(pairs: impl IntoIterator<Item = ((String, String), usize)>) -> Counts {
@@ -103,7 +110,10 @@ fn sync_ok_uses_function_name_by_default() {
         assert_eq!(default_name(1), 2);
         assert_eq!(default_name(2), 3);
     });
-    assert_eq!(counts, expect([duration("model=default_name,outcome=ok", 2)]));
+    assert_eq!(
+        counts,
+        expect([duration("model=default_name,outcome=ok", 2)])
+    );
 }
 
 #[test]
@@ -227,7 +237,9 @@ async fn generate(prompt: &str) -> Result<String, String> {
         return Err("empty prompt".into());
     }
     let upper = prompt.to_uppercase();
-    let n: usize = "3".parse().map_err(|e: std::num::ParseIntError| e.to_string())?;
+    let n: usize = "3"
+        .parse()
+        .map_err(|e: std::num::ParseIntError| e.to_string())?;
     Ok(upper.repeat(n))
 }
 
@@ -292,7 +304,10 @@ fn async_panic_records_panic_and_propagates() {
         let err = quiet_panic(|| block_on(generate_panics())).unwrap_err();
         assert_eq!(err.downcast_ref::<&str>(), Some(&"llm panicked"));
     });
-    assert_eq!(counts, expect([duration("model=llm_panic,outcome=panic", 1)]));
+    assert_eq!(
+        counts,
+        expect([duration("model=llm_panic,outcome=panic", 1)])
+    );
 }
 
 #[test]
@@ -306,7 +321,10 @@ fn async_panic_caught_by_executor_then_dropped_is_still_panic() {
         assert!(quiet_panic(|| fut.as_mut().poll(&mut cx)).is_err());
         drop(fut);
     });
-    assert_eq!(counts, expect([duration("model=llm_panic,outcome=panic", 1)]));
+    assert_eq!(
+        counts,
+        expect([duration("model=llm_panic,outcome=panic", 1)])
+    );
 }
 
 #[test]
@@ -314,8 +332,7 @@ fn async_dropped_future_records_cancelled() {
     let counts = record(|| {
         block_on(async {
             let timed_out =
-                tokio::time::timeout(std::time::Duration::from_millis(1), generate_forever())
-                    .await;
+                tokio::time::timeout(std::time::Duration::from_millis(1), generate_forever()).await;
             assert!(timed_out.is_err());
         });
         // Dropped after one poll, by hand.
@@ -348,7 +365,10 @@ fn async_spawned_panic_is_panic() {
             assert!(joined.unwrap_err().is_panic());
         });
     });
-    assert_eq!(counts, expect([duration("model=llm_panic,outcome=panic", 1)]));
+    assert_eq!(
+        counts,
+        expect([duration("model=llm_panic,outcome=panic", 1)])
+    );
 }
 
 // ---- non-macro API -----------------------------------------------------------------------
@@ -382,7 +402,10 @@ fn timer_guard_and_helpers() {
             duration("model=closure,outcome=panic", 1),
             duration("model=guard,outcome=cancelled", 1),
             duration("model=guard,outcome=error", 1),
-            ((INFERENCE_BATCH_SIZE.into(), "model=batch,version=v1".into()), 2),
+            (
+                (INFERENCE_BATCH_SIZE.into(), "model=batch,version=v1".into()),
+                2
+            ),
             ((INFERENCE_BATCH_SIZE.into(), "model=dynamic".into()), 1),
         ])
     );

@@ -37,7 +37,8 @@ impl Visit for Fields<'_> {
         self.0.insert(field.name().to_string(), value.to_string());
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.0.insert(field.name().to_string(), format!("{value:?}"));
+        self.0
+            .insert(field.name().to_string(), format!("{value:?}"));
     }
 }
 
@@ -153,5 +154,8 @@ fn async_call_span_is_entered_on_every_poll() {
     assert_eq!(span.fields["model"], "llm");
     assert!(!span.fields.contains_key("version"));
     assert_eq!(span.fields["outcome"], "ok");
-    assert_eq!(span.enters, 3, "three polls: two yields and the completing one");
+    assert_eq!(
+        span.enters, 3,
+        "three polls: two yields and the completing one"
+    );
 }
