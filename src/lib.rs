@@ -2,11 +2,11 @@
 #![deny(missing_docs, unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-pub mod active_users;
 pub mod error;
 pub mod exporter;
 #[cfg(feature = "http")]
 pub mod http;
+pub mod active_users;
 pub mod inference;
 #[cfg(feature = "sampler")]
 pub mod sampler;
