@@ -555,7 +555,10 @@ mod tests {
     use metrics_util::debugging::{DebugValue, DebuggingRecorder};
     use metrics_util::MetricKind;
 
-    fn histograms(recorder: &DebuggingRecorder) -> Vec<(String, Vec<(String, String)>, usize)> {
+    /// (name, labels, observation count) of each histogram series.
+    type Series = (String, Vec<(String, String)>, usize);
+
+    fn histograms(recorder: &DebuggingRecorder) -> Vec<Series> {
         let mut out: Vec<_> = recorder
             .snapshotter()
             .snapshot()

@@ -416,3 +416,47 @@ fn no_recorder_is_a_no_op() {
     assert_eq!(default_name(0), 1);
     assert_eq!(block_on(generate("a")).unwrap(), "AAA");
 }
+
+// ---- Prometheus exposition -------------------------------------------------------------
+
+#[track_inference(model = "ranker", version = "v3")]
+fn ranker(x: u32) -> Result<u32, String> {
+    Ok(x)
+}
+
+#[test]
+fn prometheus_output_has_count_and_bucket_series() {
+    use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
+
+    let recorder = PrometheusBuilder::new()
+        .set_buckets_for_metric(
+            Matcher::Full(INFERENCE_DURATION_SECONDS.to_string()),
+            &[0.005, 0.01, 0.1, 1.0, 10.0, 60.0, 120.0],
+        )
+        .unwrap()
+        .build_recorder();
+    let handle = recorder.handle();
+    const N: u32 = 25;
+    metrics::with_local_recorder(&recorder, || {
+        for i in 0..N {
+            ranker(i).unwrap();
+        }
+    });
+    let text = handle.render();
+    let labels = r#"model="ranker",version="v3",outcome="ok""#;
+    assert!(
+        text.contains(&format!(
+            "model_inference_duration_seconds_count{{{labels}}} {N}"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "model_inference_duration_seconds_bucket{{{labels},le=\"120\"}} {N}"
+        )),
+        "{text}"
+    );
+    assert!(text.contains(&format!(
+        "model_inference_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {N}"
+    )));
+}

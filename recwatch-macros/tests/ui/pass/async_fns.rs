@@ -83,7 +83,9 @@ impl Embed for Service {
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let _ = assert_send(generate("abc")).await;
         assert_send(unit()).await;

@@ -38,7 +38,9 @@ fn assert_send<T: Send>(t: T) -> T {
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let mut p = Popular {
         items: vec![1, 2, 3],
         warm: false,
