@@ -1,4 +1,4 @@
-//! Inference timing: the runtime side of [`#[track_inference]`](crate::track_inference),
+//! Inference timing: the runtime side of `#[track_inference]` (feature `macros`),
 //! plus a guard and closure API for code the attribute cannot reach (loops, closures,
 //! batched calls).
 //!
@@ -163,13 +163,15 @@ fn recorder_addr(recorder: &dyn Recorder) -> usize {
 /// assert!(!recwatch::inference::cache_global_recorder_handles());
 /// ```
 pub fn cache_global_recorder_handles() -> bool {
-    let probe = std::thread::spawn(|| {
-        metrics::with_recorder(|recorder| {
-            // Zero-sized recorders (the no-op recorder) have no identity worth keeping.
-            (std::mem::size_of_val(recorder) != 0).then(|| recorder_addr(recorder))
-        })
-    });
-    match probe.join().ok().flatten() {
+    let probe = std::thread::Builder::new()
+        .name("recwatch-recorder-probe".into())
+        .spawn(|| {
+            metrics::with_recorder(|recorder| {
+                // Zero-sized recorders (the no-op recorder) have no identity worth keeping.
+                (std::mem::size_of_val(recorder) != 0).then(|| recorder_addr(recorder))
+            })
+        });
+    match probe.ok().and_then(|p| p.join().ok()).flatten() {
         Some(addr) => {
             CACHED_RECORDER.store(addr, Ordering::Relaxed);
             true
