@@ -41,7 +41,9 @@
 use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use quanta::Instant;
 
 use metrics::{Histogram, Key, Label, Level, Metadata, Recorder, SharedString};
 
@@ -163,6 +165,8 @@ fn recorder_addr(recorder: &dyn Recorder) -> usize {
 /// assert!(!recwatch::inference::cache_global_recorder_handles());
 /// ```
 pub fn cache_global_recorder_handles() -> bool {
+    // Calibrate the clock now rather than in the first timed call.
+    let _ = Instant::now();
     let probe = std::thread::Builder::new()
         .name("recwatch-recorder-probe".into())
         .spawn(|| {
