@@ -68,7 +68,7 @@ impl CallSite {
     pub fn start_sync(&'static self) -> SyncGuard {
         let span = Span::new(self);
         SyncGuard {
-            timer: InferenceTimer::from_static(&self.keys),
+            timer: Some(InferenceTimer::from_static(&self.keys)),
             #[cfg(feature = "telemetry")]
             span: span.inner.entered(),
             #[cfg(not(feature = "telemetry"))]
@@ -113,10 +113,10 @@ impl Span {
 }
 
 /// Guard of a synchronous call. Dropped without [`finish`](Self::finish) only while
-/// unwinding, which records `outcome="panic"`.
+/// unwinding, which records `outcome="panic"` (on the metric and the span).
 #[must_use]
 pub struct SyncGuard {
-    timer: InferenceTimer,
+    timer: Option<InferenceTimer>,
     #[cfg(feature = "telemetry")]
     span: tracing::span::EnteredSpan,
     #[cfg(not(feature = "telemetry"))]
@@ -126,10 +126,36 @@ pub struct SyncGuard {
 impl SyncGuard {
     /// Records the call with `outcome` and leaves the span.
     #[inline]
-    pub fn finish(self, outcome: Outcome) {
+    pub fn finish(mut self, outcome: Outcome) {
+        if let Some(timer) = self.timer.take() {
+            self.record_span_outcome(outcome);
+            timer.finish(outcome);
+        }
+    }
+
+    #[inline]
+    #[cfg_attr(
+        not(feature = "telemetry"),
+        allow(unused_variables, clippy::unused_self)
+    )]
+    fn record_span_outcome(&self, outcome: Outcome) {
         #[cfg(feature = "telemetry")]
         self.span.record("outcome", outcome.as_str());
-        self.timer.finish(outcome);
+    }
+}
+
+impl Drop for SyncGuard {
+    fn drop(&mut self) {
+        // Only reachable by unwinding: a sync body that returns goes through `finish`.
+        if let Some(timer) = self.timer.take() {
+            let outcome = if std::thread::panicking() {
+                Outcome::Panic
+            } else {
+                Outcome::Cancelled
+            };
+            self.record_span_outcome(outcome);
+            timer.abandon(outcome);
+        }
     }
 }
 

@@ -106,6 +106,11 @@ fn rank(fail: bool) -> Result<u8, String> {
     Ok(1)
 }
 
+#[track_inference(model = "exploding")]
+fn explode() -> u8 {
+    panic!("boom")
+}
+
 #[track_inference(model = "llm")]
 async fn generate() -> u8 {
     tokio::task::yield_now().await;
@@ -133,6 +138,19 @@ fn sync_call_span_nests_under_request_span_with_outcome() {
         assert_eq!(span.fields["outcome"], outcome);
         assert_eq!(span.enters, 1);
     }
+}
+
+#[test]
+fn panicking_sync_call_records_panic_on_its_span() {
+    let capture = Capture::default();
+    tracing::subscriber::with_default(capture.clone(), || {
+        let caught = std::panic::catch_unwind(explode);
+        assert!(caught.is_err());
+    });
+    let spans = capture.named("inference");
+    assert_eq!(spans.len(), 1);
+    assert_eq!(spans[0].1.fields["model"], "exploding");
+    assert_eq!(spans[0].1.fields["outcome"], "panic");
 }
 
 #[test]
