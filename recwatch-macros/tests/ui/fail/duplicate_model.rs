@@ -1,0 +1,4 @@
+#[recwatch::track_inference(model = "a", version = "1", model = "b")]
+fn f() {}
+
+fn main() {}

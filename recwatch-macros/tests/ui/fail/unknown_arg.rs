@@ -1,0 +1,4 @@
+#[recwatch::track_inference(model = "m", name = "x")]
+fn f() {}
+
+fn main() {}
