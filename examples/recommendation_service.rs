@@ -26,6 +26,7 @@ use axum::{Json, Router};
 use recwatch::active_users::ActiveUsers;
 use recwatch::exporter::{ExporterBuilder, ListenerConfig};
 use recwatch::http::RequestMetricsLayer;
+use recwatch::track_inference;
 use serde::{Deserialize, Serialize};
 use tower_http::catch_panic::CatchPanicLayer;
 
@@ -128,6 +129,8 @@ impl Model {
         e
     }
 
+    /// The model call: timed as `model_inference_duration_seconds{model="mf_ranker",version="v1"}`.
+    #[track_inference(model = "mf_ranker", version = "v1")]
     fn recommend(&self, user_id: u64, k: usize) -> Vec<Scored> {
         let user = Self::user_embedding(user_id);
         let mut scored: Vec<(f32, usize)> = self

@@ -248,6 +248,21 @@ async fn mixed_load_exact_counts_and_promtool() {
     }
     assert!(text.contains("# TYPE recommendation_request_duration_seconds histogram"));
     assert!(text.contains("recommendation_active_users"));
+    // #[track_inference] on the model call: at least one observation per valid request.
+    let inferences = common::sample(
+        &text,
+        "model_inference_duration_seconds_count",
+        &[("model", "mf_ranker"), ("outcome", "ok")],
+    )
+    .expect("inference histogram");
+    assert!(
+        inferences >= 300.0,
+        "{inferences} inference observations for 300 requests"
+    );
+    assert!(
+        text.contains("model_inference_duration_seconds_bucket{") && text.contains("le=\"120\""),
+        "inference buckets missing"
+    );
     promtool_check(&text);
 
     // Resource sampler: system gauges within 0-100, process metrics, and without a GPU no GPU

@@ -325,6 +325,10 @@ impl ExporterBuilder {
 
     /// Builds the recorder, installs it as the global `metrics` recorder and returns a handle.
     ///
+    /// Also turns on handle caching for `#[track_inference]` call sites
+    /// ([`cache_global_recorder_handles`](crate::inference::cache_global_recorder_handles)):
+    /// only `gpu_*` gauges ever expire in this recorder, never inference histograms.
+    ///
     /// Fails with [`ExporterError::AlreadyInstalled`] if any global recorder is already set; the
     /// existing recorder is left untouched. The installed recorder's upkeep thread runs for the
     /// rest of the process.
@@ -333,6 +337,9 @@ impl ExporterBuilder {
         metrics::set_global_recorder(recorder).map_err(|_| ExporterError::AlreadyInstalled)?;
         // The global recorder lives forever; so must its upkeep.
         let _ = INSTALLED.set(handle.clone());
+        // Inference histograms live in the non-expiring recorder, so their call sites may keep
+        // their handles.
+        crate::inference::cache_global_recorder_handles();
         Ok(handle)
     }
 }

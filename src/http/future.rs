@@ -1,10 +1,10 @@
 //! Response future and the guard that records a request exactly once.
 
+use quanta::Instant;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
-use std::time::Instant;
 
 use http::Response;
 use pin_project_lite::pin_project;

@@ -1,8 +1,8 @@
 //! The [`RequestMetrics`] service.
 
+use quanta::Instant;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Instant;
 
 use axum::extract::MatchedPath;
 use http::{Request, Response};
