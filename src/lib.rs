@@ -75,6 +75,6 @@ pub mod __private;
 pub use error::ExporterError;
 
 /// The README's code blocks, compiled as doctests so they cannot rot.
-#[cfg(doctest)]
+#[cfg(all(doctest, feature = "http", feature = "macros", feature = "sampler"))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;

@@ -1,4 +1,4 @@
-//! Global install, double install and bounded histogram memory without scrapes.
+//! Global install, double install, and flat memory with exact counts without scrapes.
 
 mod common;
 
@@ -34,18 +34,8 @@ fn second_install_is_a_typed_error_and_keeps_the_first() {
     assert!(recwatch::exporter::installed().is_some());
 }
 
-/// Waits until the upkeep thread has run twice more (bounded by a generous deadline).
-fn wait_for_upkeep(handle: &MetricsHandle) {
-    let start = handle.upkeep_runs();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while handle.upkeep_runs() < start + 2 {
-        assert!(Instant::now() < deadline, "upkeep thread did not run");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
 #[test]
-fn histogram_memory_stays_flat_without_scrapes() {
+fn histograms_are_exact_and_memory_stays_flat_without_scrapes() {
     let handle = handle();
     let histogram =
         metrics::histogram!("recommendation_request_duration_seconds", "endpoint" => "/mem");
@@ -56,32 +46,84 @@ fn histogram_memory_stays_flat_without_scrapes() {
     };
     // Warm up allocator pools with one round.
     record_million();
-    wait_for_upkeep(handle);
     let before = common::rss_bytes();
     for _ in 0..4 {
         record_million();
-        wait_for_upkeep(handle);
     }
     let growth = common::rss_bytes().saturating_sub(before);
-    // Without upkeep, 4 million pending f64 samples would hold at least 32 MB.
+    // A sample-buffering histogram would hold 4 million f64 samples: at least 32 MB.
     assert!(
         growth < 8 << 20,
         "RSS grew by {growth} bytes over 4M samples"
     );
-    let runs_before_render = handle.upkeep_runs();
+    let text = handle.render();
+    // Fixed bucket counters: every observation is counted, none is buffered or lost.
+    let count = |text: &str, le: Option<&str>| match le {
+        Some(le) => common::sample(
+            text,
+            "recommendation_request_duration_seconds_bucket",
+            &[("endpoint", "/mem"), ("le", le)],
+        ),
+        None => common::sample(
+            text,
+            "recommendation_request_duration_seconds_count",
+            &[("endpoint", "/mem")],
+        ),
+    };
+    assert_eq!(count(&text, None), Some(5_000_000.0));
+    assert_eq!(count(&text, Some("+Inf")), Some(5_000_000.0));
+    // 0.000..0.999 evenly: 6 of every 1000 values are <= 0.005.
+    assert_eq!(count(&text, Some("0.005")), Some(30_000.0));
+}
+
+#[test]
+fn no_observation_is_lost_while_scraping_concurrently() {
+    let handle = handle();
+    let histogram =
+        metrics::histogram!("recommendation_request_duration_seconds", "endpoint" => "/race");
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let scraper = s.spawn(|| {
+            let mut scrapes = 0u32;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                handle.render();
+                handle.run_upkeep();
+                scrapes += 1;
+            }
+            scrapes
+        });
+        let writers: Vec<_> = (0..2)
+            .map(|_| {
+                let h = histogram.clone();
+                s.spawn(move || {
+                    for _ in 0..500_000 {
+                        h.record(0.02);
+                    }
+                })
+            })
+            .collect();
+        for w in writers {
+            w.join().unwrap();
+        }
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        assert!(scraper.join().unwrap() > 0);
+    });
     let text = handle.render();
     let count = common::sample(
         &text,
         "recommendation_request_duration_seconds_count",
-        &[("endpoint", "/mem")],
-    )
-    .expect("histogram exported");
-    // metrics-util's sample bucket can drop a sample that is being pushed at the very instant a
-    // drain swaps the bucket out (an upstream race; see docs/metrics.md). This loop writes
-    // back-to-back, the worst case, so allow at most one lost sample per drain.
-    let drains = runs_before_render as f64 + 1.0;
-    assert!(
-        count <= 5_000_000.0 && count >= 5_000_000.0 - drains,
-        "count {count} after {drains} drains"
+        &[("endpoint", "/race")],
     );
+    assert_eq!(count, Some(1_000_000.0));
+}
+
+#[test]
+fn upkeep_runs_on_its_own() {
+    let handle = handle();
+    let start = handle.upkeep_runs();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while handle.upkeep_runs() < start + 2 {
+        assert!(Instant::now() < deadline, "upkeep thread did not run");
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }

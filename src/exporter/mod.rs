@@ -7,8 +7,9 @@
 //! - every histogram is a real Prometheus histogram (`_bucket` series), never a summary — the
 //!   request and inference latencies get the layouts in [`DEFAULT_REQUEST_BUCKETS`] and
 //!   [`DEFAULT_INFERENCE_BUCKETS`], everything else [`DEFAULT_REQUEST_BUCKETS`] unless configured;
-//! - upkeep (draining histogram samples into buckets) runs on its own thread, so memory stays
-//!   bounded even when nobody scrapes;
+//! - histograms are stored as fixed atomic bucket counters: exact under any concurrency, with
+//!   memory independent of the number of observations, so nothing grows when nobody scrapes;
+//! - the exporter's maintenance (expiring the series of vanished GPUs) runs on its own thread;
 //! - global labels such as `service`, `version` and `model_version` go on every series;
 //! - installing twice is a typed error ([`ExporterError::AlreadyInstalled`]), never a panic.
 //!
@@ -36,6 +37,7 @@
 //! ```
 
 mod buckets;
+mod histogram;
 #[cfg(feature = "http")]
 mod route;
 
@@ -45,9 +47,10 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
-use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-use metrics_util::layers::{Router, RouterBuilder};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 use metrics_util::MetricKindMask;
+
+use histogram::{HistogramRecorder, Layouts};
 
 pub use buckets::{
     validate_buckets, DEFAULT_BATCH_SIZE_BUCKETS, DEFAULT_INFERENCE_BUCKETS,
@@ -252,9 +255,10 @@ impl ExporterBuilder {
         Ok(self)
     }
 
-    /// Sets how often the upkeep thread drains histogram samples into their buckets.
-    /// Between two runs, samples are held in memory, so this bounds memory at high rates.
-    /// Values below 10 ms are raised to 10 ms. Defaults to [`DEFAULT_UPKEEP_INTERVAL`].
+    /// Sets how often the upkeep thread runs the Prometheus exporter's maintenance (recency
+    /// tracking for the idle-series expiry of `gpu_*` gauges). Histograms need none: they are
+    /// fixed bucket counters. Values below 10 ms are raised to 10 ms.
+    /// Defaults to [`DEFAULT_UPKEEP_INTERVAL`].
     pub fn set_upkeep_interval(mut self, interval: Duration) -> Self {
         self.upkeep_interval = interval.max(Duration::from_millis(10));
         self
@@ -272,33 +276,45 @@ impl ExporterBuilder {
         self
     }
 
-    fn prometheus_builder(&self) -> Result<PrometheusBuilder, ExporterError> {
-        let mut b = PrometheusBuilder::new()
-            .set_buckets(&self.default_buckets)
-            .map_err(ExporterError::Build)?;
-        let mut layouts: Vec<(&str, &[f64])> = vec![
-            (REQUEST_DURATION_SECONDS, &self.request_buckets),
-            (OTEL_REQUEST_DURATION_SECONDS, &self.request_buckets),
-            (INFERENCE_DURATION_SECONDS, &self.inference_buckets),
-            (INFERENCE_BATCH_SIZE, &self.batch_buckets),
-            (
-                "recwatch_sampler_tick_duration_seconds",
-                SAMPLER_TICK_BUCKETS,
-            ),
-        ];
-        for (name, buckets) in &self.metric_buckets {
-            layouts.retain(|(n, _)| n != name);
-            layouts.push((name, buckets));
-        }
-        for (name, buckets) in layouts {
-            b = b
-                .set_buckets_for_metric(Matcher::Full(name.to_owned()), buckets)
-                .map_err(ExporterError::Build)?;
-        }
+    fn prometheus_builder(&self) -> PrometheusBuilder {
+        let mut b = PrometheusBuilder::new();
         for (k, v) in &self.global_labels {
             b = b.add_global_label(k, v);
         }
-        Ok(b)
+        b
+    }
+
+    fn layouts(&self) -> Layouts {
+        let mut by_name: Vec<(String, std::sync::Arc<[f64]>)> = vec![
+            (
+                REQUEST_DURATION_SECONDS.into(),
+                self.request_buckets.as_slice().into(),
+            ),
+            (
+                OTEL_REQUEST_DURATION_SECONDS.into(),
+                self.request_buckets.as_slice().into(),
+            ),
+            (
+                INFERENCE_DURATION_SECONDS.into(),
+                self.inference_buckets.as_slice().into(),
+            ),
+            (
+                INFERENCE_BATCH_SIZE.into(),
+                self.batch_buckets.as_slice().into(),
+            ),
+            (
+                "recwatch_sampler_tick_duration_seconds".into(),
+                SAMPLER_TICK_BUCKETS.into(),
+            ),
+        ];
+        for (name, buckets) in &self.metric_buckets {
+            by_name.retain(|(n, _)| n != name);
+            by_name.push((name.clone(), buckets.as_slice().into()));
+        }
+        Layouts {
+            default: self.default_buckets.as_slice().into(),
+            by_name,
+        }
     }
 
     /// Builds the recorder without installing it, and starts its upkeep thread.
@@ -307,19 +323,27 @@ impl ExporterBuilder {
     /// as long as the recorder is in use. Use this to combine recorders or to test (with
     /// `metrics::with_local_recorder`); most applications call [`install`](Self::install).
     pub fn build(&self) -> Result<(RecwatchRecorder, MetricsHandle), ExporterError> {
-        let main = self.prometheus_builder()?.build_recorder();
+        let main = self.prometheus_builder().build_recorder();
         let gpu = self
-            .prometheus_builder()?
+            .prometheus_builder()
             .idle_timeout(MetricKindMask::GAUGE, Some(self.gpu_idle_timeout))
             .build_recorder();
-        let (main_handle, gpu_handle) = (main.handle(), gpu.handle());
-        let mut router = RouterBuilder::from_recorder(main);
-        router.add_route(MetricKindMask::GAUGE, "gpu_", gpu);
+        let histograms = Arc::new(HistogramRecorder::new(
+            self.layouts(),
+            self.global_labels.clone(),
+        ));
+        let handle = MetricsHandle::start(
+            main.handle(),
+            gpu.handle(),
+            histograms.clone(),
+            self.upkeep_interval,
+        )?;
         let recorder = RecwatchRecorder {
-            inner: router.build(),
+            main,
+            gpu,
+            histograms,
         };
         describe_catalogue(&recorder);
-        let handle = MetricsHandle::start(main_handle, gpu_handle, self.upkeep_interval)?;
         Ok((recorder, handle))
     }
 
@@ -344,10 +368,15 @@ impl ExporterBuilder {
     }
 }
 
-/// The recorder built by [`ExporterBuilder::build`]: Prometheus storage for everything, with
-/// `gpu_*` gauges kept apart so that those of a vanished GPU expire.
+/// The recorder built by [`ExporterBuilder::build`].
+///
+/// Counters and gauges are stored by `metrics-exporter-prometheus`; `gpu_*` gauges by a second
+/// instance whose idle timeout drops the series of a GPU that disappeared; histograms by
+/// recwatch's fixed-bucket storage, which is exact under concurrency and needs no draining.
 pub struct RecwatchRecorder {
-    inner: Router,
+    main: PrometheusRecorder,
+    gpu: PrometheusRecorder,
+    histograms: Arc<HistogramRecorder>,
 }
 
 impl fmt::Debug for RecwatchRecorder {
@@ -356,29 +385,41 @@ impl fmt::Debug for RecwatchRecorder {
     }
 }
 
+fn is_gpu(name: &str) -> bool {
+    name.starts_with("gpu_")
+}
+
 impl Recorder for RecwatchRecorder {
     fn describe_counter(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
-        self.inner.describe_counter(key, unit, description)
+        self.main.describe_counter(key, unit, description)
     }
 
     fn describe_gauge(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
-        self.inner.describe_gauge(key, unit, description)
+        if is_gpu(key.as_str()) {
+            self.gpu.describe_gauge(key, unit, description)
+        } else {
+            self.main.describe_gauge(key, unit, description)
+        }
     }
 
-    fn describe_histogram(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
-        self.inner.describe_histogram(key, unit, description)
+    fn describe_histogram(&self, key: KeyName, _unit: Option<Unit>, description: SharedString) {
+        self.histograms.describe(key, description)
     }
 
     fn register_counter(&self, key: &Key, metadata: &Metadata<'_>) -> Counter {
-        self.inner.register_counter(key, metadata)
+        self.main.register_counter(key, metadata)
     }
 
     fn register_gauge(&self, key: &Key, metadata: &Metadata<'_>) -> Gauge {
-        self.inner.register_gauge(key, metadata)
+        if is_gpu(key.name()) {
+            self.gpu.register_gauge(key, metadata)
+        } else {
+            self.main.register_gauge(key, metadata)
+        }
     }
 
-    fn register_histogram(&self, key: &Key, metadata: &Metadata<'_>) -> Histogram {
-        self.inner.register_histogram(key, metadata)
+    fn register_histogram(&self, key: &Key, _metadata: &Metadata<'_>) -> Histogram {
+        self.histograms.register(key)
     }
 }
 
@@ -460,6 +501,7 @@ type Collector = Box<dyn Fn() + Send + Sync>;
 struct Shared {
     prometheus: PrometheusHandle,
     gpu: PrometheusHandle,
+    histograms: Arc<HistogramRecorder>,
     collectors: Mutex<Vec<Collector>>,
     upkeep_runs: AtomicU64,
 }
@@ -483,11 +525,13 @@ impl MetricsHandle {
     fn start(
         prometheus: PrometheusHandle,
         gpu: PrometheusHandle,
+        histograms: Arc<HistogramRecorder>,
         interval: Duration,
     ) -> Result<Self, ExporterError> {
         let shared = Arc::new(Shared {
             prometheus,
             gpu,
+            histograms,
             collectors: Mutex::new(Vec::new()),
             upkeep_runs: AtomicU64::new(0),
         });
@@ -521,6 +565,7 @@ impl MetricsHandle {
         self.run_collectors();
         let mut text = self.shared.prometheus.render();
         text.push_str(&self.shared.gpu.render());
+        self.shared.histograms.render_into(&mut text);
         for name in FLOAT_COUNTERS {
             let gauge = format!("# TYPE {name} gauge\n");
             if text.contains(&gauge) {
@@ -551,8 +596,7 @@ impl MetricsHandle {
         collectors.push(Box::new(collector));
     }
 
-    /// Drains pending histogram samples now. The upkeep thread does this on its own; call it
-    /// only to force a drain.
+    /// Runs the exporter's maintenance now. The upkeep thread does this on its own.
     pub fn run_upkeep(&self) {
         self.shared.prometheus.run_upkeep();
         self.shared.gpu.run_upkeep();
