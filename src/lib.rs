@@ -64,6 +64,8 @@ pub mod http;
 pub mod inference;
 #[cfg(feature = "sampler")]
 pub mod sampler;
+#[cfg(feature = "telemetry")]
+pub mod telemetry;
 
 #[cfg(feature = "macros")]
 pub use recwatch_macros::track_inference;
@@ -73,6 +75,8 @@ pub use recwatch_macros::track_inference;
 pub mod __private;
 
 pub use error::ExporterError;
+#[cfg(feature = "telemetry")]
+pub use telemetry::TelemetryError;
 
 /// The README's code blocks, compiled as doctests so they cannot rot.
 #[cfg(doctest)]
