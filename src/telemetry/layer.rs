@@ -208,7 +208,7 @@ where
             Ok(mut response) => {
                 let status = response.status();
                 this.span
-                    .record("http.response.status_code", status.as_u16());
+                    .record("http.response.status_code", i64::from(status.as_u16()));
                 if status.is_server_error() {
                     this.span.record("error.type", status.as_str());
                     this.span.record("otel.status_code", "error");

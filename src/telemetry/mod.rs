@@ -437,6 +437,8 @@ impl TelemetryConfig {
         layers.push(
             tracing_opentelemetry::layer()
                 .with_tracer(tracer)
+                .with_threads(false)
+                .with_tracked_inactivity(false)
                 .with_filter(filter_fn(not_export_internals))
                 .boxed(),
         );

@@ -1,0 +1,213 @@
+//! Spans reach a real OTLP collector: `rotel` (from PyPI) with its detailed debug log of received
+//! traces. Run with `scripts/integration-telemetry.sh`, which installs rotel and runs this with
+//! `--ignored`. Fails loudly when rotel is missing.
+#![cfg(all(feature = "telemetry", feature = "http"))]
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use axum::routing::post;
+use axum::Router;
+use recwatch::telemetry::{self, TelemetryConfig, TraceLayer};
+
+const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+const PARENT_ID: &str = "00f067aa0ba902b7";
+const SERVICE: &str = "recwatch-telemetry-it";
+
+/// Kills the collector however the test ends.
+struct Rotel {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Drop for Rotel {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Rotel {
+    fn output(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start_rotel() -> (Rotel, SocketAddr) {
+    let bin = std::env::var("ROTEL_AGENT").unwrap_or_else(|_| "rotel-agent".to_owned());
+    let port = free_port();
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let log = std::env::temp_dir().join(format!("recwatch-rotel-{}.log", std::process::id()));
+    let out = std::fs::File::create(&log).unwrap();
+    let err = out.try_clone().unwrap();
+    let child = Command::new(&bin)
+        .args([
+            "start",
+            "--otlp-http-endpoint",
+            &addr.to_string(),
+            "--otlp-grpc-endpoint",
+            &format!("127.0.0.1:{}", free_port()),
+            "--exporter",
+            "blackhole",
+            "--debug-log",
+            "traces",
+            "--debug-log-verbosity",
+            "detailed",
+        ])
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot start `{bin}` ({e}): install rotel (pip install rotel) and set \
+                 ROTEL_AGENT or PATH, or run scripts/integration-telemetry.sh"
+            )
+        });
+    let rotel = Rotel { child, log };
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while TcpStream::connect(addr).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "rotel did not listen on {addr}:\n{}",
+            rotel.output()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (rotel, addr)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs rotel: run scripts/integration-telemetry.sh"]
+async fn spans_reach_rotel_in_the_callers_trace() {
+    let (rotel, collector) = start_rotel();
+
+    // Configured from the environment, as the example service is.
+    std::env::set_var("OTEL_EXPORTER_OTLP_ENDPOINT", format!("http://{collector}"));
+    std::env::set_var("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf");
+    std::env::set_var("OTEL_SERVICE_NAME", SERVICE);
+    std::env::set_var("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=it");
+    let guard = telemetry::init(TelemetryConfig::from_env().with_filter("info")).unwrap();
+    assert!(guard.exports_traces());
+
+    let app = Router::new()
+        .route(
+            "/recommend",
+            post(|| async {
+                let span = tracing::info_span!("inference", model = "mf-v3");
+                let _e = span.enter();
+                "[]"
+            }),
+        )
+        .layer(TraceLayer::new().with_response_traceparent(true));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let service = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let response = reqwest::Client::new()
+        .post(format!("http://{service}/recommend"))
+        .header("traceparent", format!("00-{TRACE_ID}-{PARENT_ID}-01"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success());
+    let server_span_id = response.headers()["traceparent"]
+        .to_str()
+        .unwrap()
+        .split('-')
+        .nth(2)
+        .unwrap()
+        .to_owned();
+
+    tokio::task::spawn_blocking(move || guard.shutdown())
+        .await
+        .unwrap()
+        .expect("flush to rotel");
+
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut out = rotel.output();
+    while !(out.contains("POST /recommend") && out.contains("inference")) {
+        assert!(
+            Instant::now() < deadline,
+            "rotel never printed both spans:\n{out}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+        out = rotel.output();
+    }
+    println!("{out}");
+
+    let resource_ok = out.contains(&format!("service.name: Str({SERVICE})"));
+    assert!(resource_ok, "service name not in rotel's output:\n{out}");
+    assert!(out.contains("deployment.environment: Str(it)"), "{out}");
+
+    let spans = parse_spans(&out);
+    let server = spans
+        .iter()
+        .find(|s| s.name == "POST /recommend")
+        .unwrap_or_else(|| panic!("no `POST /recommend` span in:\n{out}"));
+    assert_eq!(server.trace_id, TRACE_ID, "server span continues the caller's trace");
+    assert_eq!(server.parent_id, PARENT_ID, "server span's parent is the caller's span");
+    assert_eq!(server.id, server_span_id, "response traceparent names the server span");
+    assert_eq!(server.kind, "SPAN_KIND_SERVER");
+    for attr in [
+        "http.request.method: Str(POST)",
+        "http.route: Str(/recommend)",
+        "url.path: Str(/recommend)",
+        "http.response.status_code: Int(200)",
+    ] {
+        assert!(server.body.contains(attr), "missing {attr} in:\n{}", server.body);
+    }
+
+    let inference = spans
+        .iter()
+        .find(|s| s.name == "inference")
+        .unwrap_or_else(|| panic!("no `inference` span in:\n{out}"));
+    assert_eq!(inference.trace_id, TRACE_ID);
+    assert_eq!(inference.parent_id, server.id, "inference nests under the server span");
+}
+
+struct SpanRecord {
+    trace_id: String,
+    parent_id: String,
+    id: String,
+    name: String,
+    kind: String,
+    body: String,
+}
+
+/// Parses rotel's `--debug-log-verbosity detailed` span blocks (`Span #N` then `Key : value`).
+fn parse_spans(out: &str) -> Vec<SpanRecord> {
+    out.split("Span #")
+        .skip(1)
+        .map(|block| {
+            let block = block.split("ResourceSpans #").next().unwrap_or(block);
+            let field = |key: &str| {
+                block
+                    .lines()
+                    .filter_map(|l| l.trim().split_once(':'))
+                    .find(|(k, _)| k.trim() == key)
+                    .map(|(_, v)| v.trim().to_owned())
+                    .unwrap_or_default()
+            };
+            SpanRecord {
+                trace_id: field("Trace ID"),
+                parent_id: field("Parent ID"),
+                id: field("ID"),
+                name: field("Name"),
+                kind: field("Kind"),
+                body: block.to_owned(),
+            }
+        })
+        .collect()
+}
