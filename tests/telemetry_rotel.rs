@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use axum::routing::post;
 use axum::Router;
-use recwatch::telemetry::{self, TelemetryConfig, TraceLayer};
+use recwatch::telemetry::{self, OtlpProtocol, TelemetryConfig, TraceLayer};
 
 const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const PARENT_ID: &str = "00f067aa0ba902b7";
@@ -43,10 +43,11 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn start_rotel() -> (Rotel, SocketAddr) {
+fn start_rotel() -> (Rotel, SocketAddr, SocketAddr) {
     let bin = std::env::var("ROTEL_AGENT").unwrap_or_else(|_| "rotel-agent".to_owned());
     let port = free_port();
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let grpc: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     let log = std::env::temp_dir().join(format!("recwatch-rotel-{}.log", std::process::id()));
     let out = std::fs::File::create(&log).unwrap();
     let err = out.try_clone().unwrap();
@@ -56,7 +57,7 @@ fn start_rotel() -> (Rotel, SocketAddr) {
             "--otlp-http-endpoint",
             &addr.to_string(),
             "--otlp-grpc-endpoint",
-            &format!("127.0.0.1:{}", free_port()),
+            &grpc.to_string(),
             "--exporter",
             "blackhole",
             "--debug-log",
@@ -76,7 +77,7 @@ fn start_rotel() -> (Rotel, SocketAddr) {
         });
     let rotel = Rotel { child, log };
     let deadline = Instant::now() + Duration::from_secs(15);
-    while TcpStream::connect(addr).is_err() {
+    while TcpStream::connect(addr).is_err() || TcpStream::connect(grpc).is_err() {
         assert!(
             Instant::now() < deadline,
             "rotel did not listen on {addr}:\n{}",
@@ -84,13 +85,13 @@ fn start_rotel() -> (Rotel, SocketAddr) {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    (rotel, addr)
+    (rotel, addr, grpc)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs rotel: run scripts/integration-telemetry.sh"]
 async fn spans_reach_rotel_in_the_callers_trace() {
-    let (rotel, collector) = start_rotel();
+    let (rotel, collector, _) = start_rotel();
 
     // Configured from the environment, as the example service is.
     std::env::set_var("OTEL_EXPORTER_OTLP_ENDPOINT", format!("http://{collector}"));
@@ -135,6 +136,15 @@ async fn spans_reach_rotel_in_the_callers_trace() {
         .unwrap()
         .expect("flush to rotel");
 
+    let out = check_rotel(&rotel, &server_span_id, SERVICE);
+    assert!(
+        out.contains("deployment.environment: Str(it)"),
+        "OTEL_RESOURCE_ATTRIBUTES not honoured:\n{out}"
+    );
+}
+
+/// Waits for rotel to print the request's spans and checks ids, names, nesting and resource.
+fn check_rotel(rotel: &Rotel, server_span_id: &str, service: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(15);
     let mut out = rotel.output();
     while !(out.contains("POST /recommend") && out.contains("inference")) {
@@ -147,9 +157,8 @@ async fn spans_reach_rotel_in_the_callers_trace() {
     }
     println!("{out}");
 
-    let resource_ok = out.contains(&format!("service.name: Str({SERVICE})"));
+    let resource_ok = out.contains(&format!("service.name: Str({service})"));
     assert!(resource_ok, "service name not in rotel's output:\n{out}");
-    assert!(out.contains("deployment.environment: Str(it)"), "{out}");
 
     let spans = parse_spans(&out);
     let server = spans
@@ -175,7 +184,9 @@ async fn spans_reach_rotel_in_the_callers_trace() {
         .unwrap_or_else(|| panic!("no `inference` span in:\n{out}"));
     assert_eq!(inference.trace_id, TRACE_ID);
     assert_eq!(inference.parent_id, server.id, "inference nests under the server span");
+    out
 }
+
 
 struct SpanRecord {
     trace_id: String,
@@ -210,4 +221,58 @@ fn parse_spans(out: &str) -> Vec<SpanRecord> {
             }
         })
         .collect()
+}
+
+/// The same over gRPC, with a scoped subscriber built from an explicit configuration.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs rotel: run scripts/integration-telemetry.sh"]
+async fn spans_reach_rotel_over_grpc() {
+    use tower::ServiceExt;
+    use tracing::instrument::WithSubscriber;
+
+    let (rotel, _, grpc) = start_rotel();
+    let service = "recwatch-telemetry-grpc";
+    let (dispatch, guard) = TelemetryConfig::from_env()
+        .with_filter("info")
+        .with_service_name(service)
+        .with_otlp_protocol(OtlpProtocol::Grpc)
+        .with_otlp_endpoint(format!("http://{grpc}"))
+        .build()
+        .unwrap()
+        .into_parts();
+    assert!(guard.exports_traces());
+
+    let app = Router::new()
+        .route(
+            "/recommend",
+            post(|| async {
+                let span = tracing::info_span!("inference", model = "mf-v3");
+                let _e = span.enter();
+                "[]"
+            }),
+        )
+        .layer(TraceLayer::new().with_response_traceparent(true));
+    let response = app
+        .oneshot(
+            axum::http::Request::post("/recommend")
+                .header("traceparent", format!("00-{TRACE_ID}-{PARENT_ID}-01"))
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .with_subscriber(dispatch)
+        .await
+        .unwrap();
+    assert!(response.status().is_success());
+    let server_span_id = response.headers()["traceparent"]
+        .to_str()
+        .unwrap()
+        .split('-')
+        .nth(2)
+        .unwrap()
+        .to_owned();
+    tokio::task::spawn_blocking(move || guard.shutdown())
+        .await
+        .unwrap()
+        .expect("flush to rotel over gRPC");
+    check_rotel(&rotel, &server_span_id, service);
 }
