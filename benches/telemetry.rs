@@ -95,7 +95,9 @@ fn start_collector() -> (Collector, String) {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .unwrap_or_else(|e| panic!("cannot start `{bin}` ({e}): pip install rotel, set ROTEL_AGENT"));
+        .unwrap_or_else(|e| {
+            panic!("cannot start `{bin}` ({e}): pip install rotel, set ROTEL_AGENT")
+        });
     let collector = Collector(child);
     let deadline = Instant::now() + Duration::from_secs(15);
     while TcpStream::connect(&addr).is_err() {
@@ -134,9 +136,7 @@ fn bench(c: &mut Criterion) {
         .into_parts();
     let mut router = traced();
     tracing::dispatcher::with_default(&dispatch, || {
-        group.bench_function("traced_no_export", |b| {
-            b.iter(|| one_request(&mut router))
-        });
+        group.bench_function("traced_no_export", |b| b.iter(|| one_request(&mut router)));
     });
     drop(guard);
 

@@ -90,10 +90,7 @@ async fn json_logs_carry_the_callers_trace_id() {
     let response = app()
         .oneshot(
             Request::post("/recommend")
-                .header(
-                    "traceparent",
-                    format!("00-{TRACE_ID}-{PARENT_ID}-01"),
-                )
+                .header("traceparent", format!("00-{TRACE_ID}-{PARENT_ID}-01"))
                 .header("baggage", "user.tier=gold")
                 .body(Body::empty())
                 .unwrap(),
@@ -104,7 +101,10 @@ async fn json_logs_carry_the_callers_trace_id() {
     assert_eq!(response.status(), StatusCode::OK);
 
     // The response names the server span, in the caller's trace.
-    let traceparent = response.headers()["traceparent"].to_str().unwrap().to_owned();
+    let traceparent = response.headers()["traceparent"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     let parts: Vec<&str> = traceparent.split('-').collect();
     assert_eq!(parts[1], TRACE_ID, "{traceparent}");
     assert_ne!(parts[2], PARENT_ID, "the server span is a new child span");
@@ -114,7 +114,15 @@ async fn json_logs_carry_the_callers_trace_id() {
         .iter()
         .find(|l| l["message"] == "scored")
         .unwrap_or_else(|| panic!("no `scored` line in {lines:?}"));
-    for key in ["timestamp", "level", "target", "message", "fields", "trace_id", "span_id"] {
+    for key in [
+        "timestamp",
+        "level",
+        "target",
+        "message",
+        "fields",
+        "trace_id",
+        "span_id",
+    ] {
         assert!(scored.get(key).is_some(), "missing {key}: {scored}");
     }
     assert_eq!(scored["level"], "INFO");
@@ -161,13 +169,19 @@ fn bad_settings_are_typed_errors() {
         .with_otlp_endpoint("not a url")
         .build()
         .unwrap_err();
-    assert!(matches!(err, TelemetryError::InvalidEndpoint { .. }), "{err}");
+    assert!(
+        matches!(err, TelemetryError::InvalidEndpoint { .. }),
+        "{err}"
+    );
 
     let err = TelemetryConfig::from_env()
         .with_otlp_endpoint("127.0.0.1:4318")
         .build()
         .unwrap_err();
-    assert!(matches!(err, TelemetryError::EndpointNotHttp { .. }), "{err}");
+    assert!(
+        matches!(err, TelemetryError::EndpointNotHttp { .. }),
+        "{err}"
+    );
 
     let err = TelemetryConfig::from_env()
         .with_filter("info,[{=")
@@ -184,7 +198,8 @@ fn bad_settings_are_typed_errors() {
     assert!(matches!(err, TelemetryError::NoRuntime { .. }), "{err}");
 
     // Environment variables are validated the same way.
-    let vars: [(&str, &str, fn(&TelemetryError) -> bool); 4] = [
+    type Check = fn(&TelemetryError) -> bool;
+    let vars: [(&str, &str, Check); 4] = [
         ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json", |e| {
             matches!(e, TelemetryError::UnknownProtocol { .. })
         }),
@@ -202,7 +217,9 @@ fn bad_settings_are_typed_errors() {
         std::env::set_var(name, value);
         let result = TelemetryConfig::from_env().build();
         std::env::remove_var(name);
-        let err = result.err().unwrap_or_else(|| panic!("{name}={value} accepted"));
+        let err = result
+            .err()
+            .unwrap_or_else(|| panic!("{name}={value} accepted"));
         assert!(expected(&err), "{name}={value}: {err}");
     }
     std::env::set_var("OTEL_TRACES_SAMPLER", "traceidratio");

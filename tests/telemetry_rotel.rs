@@ -165,9 +165,18 @@ fn check_rotel(rotel: &Rotel, server_span_id: &str, service: &str) -> String {
         .iter()
         .find(|s| s.name == "POST /recommend")
         .unwrap_or_else(|| panic!("no `POST /recommend` span in:\n{out}"));
-    assert_eq!(server.trace_id, TRACE_ID, "server span continues the caller's trace");
-    assert_eq!(server.parent_id, PARENT_ID, "server span's parent is the caller's span");
-    assert_eq!(server.id, server_span_id, "response traceparent names the server span");
+    assert_eq!(
+        server.trace_id, TRACE_ID,
+        "server span continues the caller's trace"
+    );
+    assert_eq!(
+        server.parent_id, PARENT_ID,
+        "server span's parent is the caller's span"
+    );
+    assert_eq!(
+        server.id, server_span_id,
+        "response traceparent names the server span"
+    );
     assert_eq!(server.kind, "SPAN_KIND_SERVER");
     for attr in [
         "http.request.method: Str(POST)",
@@ -175,7 +184,11 @@ fn check_rotel(rotel: &Rotel, server_span_id: &str, service: &str) -> String {
         "url.path: Str(/recommend)",
         "http.response.status_code: Int(200)",
     ] {
-        assert!(server.body.contains(attr), "missing {attr} in:\n{}", server.body);
+        assert!(
+            server.body.contains(attr),
+            "missing {attr} in:\n{}",
+            server.body
+        );
     }
 
     let inference = spans
@@ -183,10 +196,12 @@ fn check_rotel(rotel: &Rotel, server_span_id: &str, service: &str) -> String {
         .find(|s| s.name == "inference")
         .unwrap_or_else(|| panic!("no `inference` span in:\n{out}"));
     assert_eq!(inference.trace_id, TRACE_ID);
-    assert_eq!(inference.parent_id, server.id, "inference nests under the server span");
+    assert_eq!(
+        inference.parent_id, server.id,
+        "inference nests under the server span"
+    );
     out
 }
-
 
 struct SpanRecord {
     trace_id: String,

@@ -293,14 +293,15 @@ pub(crate) fn parse_sampler(name: &str, arg: Option<&str>) -> Result<Sampler, Te
 
 /// Validates an endpoint: an absolute http(s) URI.
 pub(crate) fn check_endpoint(endpoint: &str, origin: &'static str) -> Result<(), TelemetryError> {
-    let uri: http::Uri = endpoint
-        .trim()
-        .parse()
-        .map_err(|source| TelemetryError::InvalidEndpoint {
-            endpoint: endpoint.to_owned(),
-            origin,
-            source,
-        })?;
+    let uri: http::Uri =
+        endpoint
+            .trim()
+            .parse()
+            .map_err(|source| TelemetryError::InvalidEndpoint {
+                endpoint: endpoint.to_owned(),
+                origin,
+                source,
+            })?;
     match (uri.scheme_str(), uri.host()) {
         (Some("http" | "https"), Some(h)) if !h.is_empty() => Ok(()),
         _ => Err(TelemetryError::EndpointNotHttp {

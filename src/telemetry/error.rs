@@ -31,7 +31,9 @@ pub enum TelemetryError {
     },
 
     /// An OTLP endpoint is a valid URI but not an absolute `http://` or `https://` URL.
-    #[error("OTLP endpoint `{endpoint}` (from {origin}) must be an absolute http:// or https:// URL")]
+    #[error(
+        "OTLP endpoint `{endpoint}` (from {origin}) must be an absolute http:// or https:// URL"
+    )]
     EndpointNotHttp {
         /// The endpoint as given.
         endpoint: String,

@@ -34,7 +34,8 @@ impl Visit for JsonVisitor {
         if field.name() == "message" {
             self.message = Some(text);
         } else {
-            self.fields.insert(field.name().to_owned(), Value::String(text));
+            self.fields
+                .insert(field.name().to_owned(), Value::String(text));
         }
     }
 
@@ -110,10 +111,7 @@ where
                     let otel_span = cx.span();
                     let sc = otel_span.span_context();
                     if sc.is_valid() {
-                        obj.insert(
-                            "trace_id".into(),
-                            Value::String(sc.trace_id().to_string()),
-                        );
+                        obj.insert("trace_id".into(), Value::String(sc.trace_id().to_string()));
                         obj.insert("span_id".into(), Value::String(sc.span_id().to_string()));
                     }
                 }

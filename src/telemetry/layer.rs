@@ -131,7 +131,10 @@ where
             };
         }
         let method = method_name(req.method());
-        let route = req.extensions().get::<MatchedPath>().map(MatchedPath::as_str);
+        let route = req
+            .extensions()
+            .get::<MatchedPath>()
+            .map(MatchedPath::as_str);
         let name = match route {
             Some(route) => format!("{method} {route}"),
             None => method.to_owned(),

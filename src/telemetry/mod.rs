@@ -218,12 +218,13 @@ impl Guard {
                 source,
             });
         let logs = match &self.logger_provider {
-            Some(p) => p
-                .shutdown_with_timeout(self.timeout)
-                .map_err(|source| TelemetryError::Shutdown {
-                    signal: "logs",
-                    source,
-                }),
+            Some(p) => {
+                p.shutdown_with_timeout(self.timeout)
+                    .map_err(|source| TelemetryError::Shutdown {
+                        signal: "logs",
+                        source,
+                    })
+            }
             None => Ok(()),
         };
         traces.and(logs)
@@ -317,17 +318,18 @@ impl TelemetryConfig {
             Some(f) => f,
             None => env_var("RUST_LOG")?.unwrap_or(self.default_filter),
         };
-        let filter = EnvFilter::builder()
-            .parse(&filter_text)
-            .map_err(|source| TelemetryError::InvalidFilter {
+        let filter = EnvFilter::builder().parse(&filter_text).map_err(|source| {
+            TelemetryError::InvalidFilter {
                 filter: filter_text.clone(),
                 source,
-            })?;
+            }
+        })?;
 
         let format = match self.log_format {
             Some(f) => f,
-            None => env_var("RECWATCH_LOG_FORMAT")?
-                .map_or(Ok(LogFormat::default()), |v| v.parse())?,
+            None => {
+                env_var("RECWATCH_LOG_FORMAT")?.map_or(Ok(LogFormat::default()), |v| v.parse())?
+            }
         };
 
         let sampler = match env_var("OTEL_TRACES_SAMPLER")? {
@@ -354,7 +356,7 @@ impl TelemetryConfig {
             Some(on) => on,
             None => {
                 traces_endpoint.is_some()
-                    && !env_var("OTEL_TRACES_EXPORTER")?.is_some_and(|v| v.trim() == "none")
+                    && env_var("OTEL_TRACES_EXPORTER")?.is_none_or(|v| v.trim() != "none")
             }
         };
         let mut provider = SdkTracerProvider::builder()
@@ -363,8 +365,8 @@ impl TelemetryConfig {
         let mut queue = None;
         if export_traces {
             require_runtime(traces_protocol)?;
-            let endpoint = traces_endpoint
-                .unwrap_or_else(|| default_endpoint(traces_protocol, "v1/traces"));
+            let endpoint =
+                traces_endpoint.unwrap_or_else(|| default_endpoint(traces_protocol, "v1/traces"));
             let exporter = match traces_protocol {
                 OtlpProtocol::HttpProtobuf => opentelemetry_otlp::SpanExporter::builder()
                     .with_http()
