@@ -98,7 +98,21 @@ async fn spans_reach_rotel_in_the_callers_trace() {
     std::env::set_var("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf");
     std::env::set_var("OTEL_SERVICE_NAME", SERVICE);
     std::env::set_var("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=it");
-    let guard = telemetry::init(TelemetryConfig::from_env().with_filter("info")).unwrap();
+    // OTEL_SERVICE_NAME wins over the name in code, as deployments expect.
+    let guard = telemetry::init(
+        TelemetryConfig::from_env()
+            .with_filter("info")
+            .with_service_name("overridden-by-env"),
+    )
+    .unwrap();
+    for var in [
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_PROTOCOL",
+        "OTEL_SERVICE_NAME",
+        "OTEL_RESOURCE_ATTRIBUTES",
+    ] {
+        std::env::remove_var(var);
+    }
     assert!(guard.exports_traces());
 
     let app = Router::new()

@@ -12,6 +12,13 @@ use tracing_subscriber::fmt::MakeWriter;
 use super::TelemetryError;
 
 /// How log lines are written.
+///
+/// ```
+/// use recwatch::telemetry::LogFormat;
+///
+/// assert_eq!("human".parse::<LogFormat>().unwrap(), LogFormat::Human);
+/// assert!("xml".parse::<LogFormat>().is_err());
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum LogFormat {
@@ -42,6 +49,13 @@ impl FromStr for LogFormat {
 }
 
 /// The OTLP transport.
+///
+/// ```
+/// use recwatch::telemetry::OtlpProtocol;
+///
+/// assert_eq!("grpc".parse::<OtlpProtocol>().unwrap(), OtlpProtocol::Grpc);
+/// assert_eq!(OtlpProtocol::HttpProtobuf.to_string(), "http/protobuf");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum OtlpProtocol {
@@ -164,7 +178,9 @@ impl TelemetryConfig {
         }
     }
 
-    /// Sets `service.name`. Defaults to `OTEL_SERVICE_NAME`, then the SDK's `unknown_service`.
+    /// Sets the `service.name` used when the environment names none: `OTEL_SERVICE_NAME` (or a
+    /// `service.name` in `OTEL_RESOURCE_ATTRIBUTES`) wins, so a deployment can rename the service
+    /// without a rebuild. Without either, the SDK's `unknown_service:<executable>`.
     pub fn with_service_name(mut self, name: impl Into<String>) -> Self {
         self.service_name = Some(name.into());
         self

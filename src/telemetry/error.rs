@@ -4,6 +4,16 @@
 /// could not set telemetry up.
 ///
 /// Every variant names the setting at fault; nothing here panics on bad configuration.
+///
+/// ```
+/// use recwatch::telemetry::{TelemetryConfig, TelemetryError};
+///
+/// let err = TelemetryConfig::from_env()
+///     .with_otlp_endpoint("collector:4318")
+///     .build()
+///     .unwrap_err();
+/// assert!(matches!(err, TelemetryError::EndpointNotHttp { .. }));
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TelemetryError {

@@ -13,6 +13,16 @@ use opentelemetry_sdk::trace::{
 use opentelemetry_sdk::Resource;
 
 /// Name of the counter incremented for every span dropped because the export queue was full.
+///
+/// Recorded through the `metrics` facade, so it appears on `/metrics` when the recwatch exporter
+/// is installed.
+///
+/// ```
+/// assert_eq!(
+///     recwatch::telemetry::DROPPED_SPANS_METRIC,
+///     "recwatch_telemetry_dropped_spans_total"
+/// );
+/// ```
 pub const DROPPED_SPANS_METRIC: &str = "recwatch_telemetry_dropped_spans_total";
 
 /// Shared between the processor (producer side) and the exporter (consumer side).

@@ -88,6 +88,16 @@ impl<S> Layer<S> for TraceLayer {
 }
 
 /// The service made by [`TraceLayer`].
+///
+/// ```
+/// use recwatch::telemetry::{TraceLayer, TraceService};
+/// use tower::{service_fn, Layer};
+///
+/// let svc: TraceService<_> = TraceLayer::new().layer(service_fn(|_: http::Request<()>| async {
+///     Ok::<_, std::convert::Infallible>(http::Response::new(()))
+/// }));
+/// # let _ = svc;
+/// ```
 #[derive(Clone, Debug)]
 pub struct TraceService<S> {
     inner: S,
@@ -186,6 +196,17 @@ impl opentelemetry::propagation::Injector for TraceparentCarrier {
 pin_project! {
     /// The response future of [`TraceService`]: polls the inner future inside the request span
     /// and records the outcome on it.
+    ///
+    /// ```
+    /// use recwatch::telemetry::TraceLayer;
+    /// use tower::{service_fn, Layer, Service};
+    ///
+    /// let mut svc = TraceLayer::new().layer(service_fn(|_: http::Request<()>| async {
+    ///     Ok::<_, std::convert::Infallible>(http::Response::new(()))
+    /// }));
+    /// let fut: recwatch::telemetry::TraceFuture<_> = svc.call(http::Request::new(()));
+    /// # drop(fut);
+    /// ```
     pub struct TraceFuture<F> {
         #[pin]
         inner: F,

@@ -147,6 +147,20 @@ impl Telemetry {
 /// Dropping blocks the current thread for at most the shutdown timeout per signal. With gRPC
 /// export the flush needs the Tokio runtime to make progress, so shut down with
 /// `tokio::task::spawn_blocking(move || guard.shutdown())` or after the runtime has finished.
+///
+/// ```
+/// use recwatch::telemetry::{LogFormat, TelemetryConfig};
+///
+/// let (_dispatch, guard) = TelemetryConfig::from_env()
+///     .with_log_format(LogFormat::Off)
+///     .with_trace_export(false)
+///     .build()?
+///     .into_parts();
+/// assert!(!guard.exports_traces());
+/// assert_eq!(guard.dropped_spans(), 0);
+/// guard.shutdown()?;
+/// # Ok::<(), recwatch::telemetry::TelemetryError>(())
+/// ```
 #[derive(Debug)]
 #[must_use = "dropping the guard shuts telemetry export down"]
 pub struct Guard {
@@ -337,8 +351,16 @@ impl TelemetryConfig {
             None => Sampler::ParentBased(Box::new(Sampler::AlwaysOn)),
         };
 
+        // The environment names the service when it says so (deployments rename without a
+        // rebuild); the configured name is the fallback before the SDK's `unknown_service`.
+        let env_names_service = env_var("OTEL_SERVICE_NAME")?.is_some()
+            || env_var("OTEL_RESOURCE_ATTRIBUTES")?.is_some_and(|attrs| {
+                attrs
+                    .split(',')
+                    .any(|kv| kv.split('=').next().map(str::trim) == Some("service.name"))
+            });
         let mut resource = Resource::builder();
-        if let Some(name) = &self.service_name {
+        if let (Some(name), false) = (&self.service_name, env_names_service) {
             resource = resource.with_service_name(name.clone());
         }
         let resource = resource.build();
