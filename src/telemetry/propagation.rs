@@ -1,5 +1,7 @@
 //! W3C trace context and baggage over `http` headers.
 
+use std::sync::LazyLock;
+
 use http::header::{HeaderName, HeaderValue};
 use http::HeaderMap;
 use opentelemetry::propagation::{
@@ -7,6 +9,9 @@ use opentelemetry::propagation::{
 };
 use opentelemetry::Context;
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
+
+/// Built once: extraction runs on every request.
+static W3C: LazyLock<TextMapCompositePropagator> = LazyLock::new(w3c);
 
 pub(crate) fn w3c() -> TextMapCompositePropagator {
     TextMapCompositePropagator::new(vec![
@@ -60,7 +65,7 @@ impl Injector for HeaderInjector<'_> {
 /// );
 /// ```
 pub fn extract_context(headers: &HeaderMap) -> Context {
-    w3c().extract(&HeaderExtractor(headers))
+    W3C.extract(&HeaderExtractor(headers))
 }
 
 /// Writes `cx` as W3C `traceparent`/`tracestate` and `baggage` headers, e.g. on an outgoing
@@ -77,5 +82,5 @@ pub fn extract_context(headers: &HeaderMap) -> Context {
 /// assert!(headers["traceparent"].to_str().unwrap().contains("4bf92f3577b34da6a3ce929d0e0e4736"));
 /// ```
 pub fn inject_context(cx: &Context, headers: &mut HeaderMap) {
-    w3c().inject_context(cx, &mut HeaderInjector(headers));
+    W3C.inject_context(cx, &mut HeaderInjector(headers));
 }
