@@ -305,3 +305,128 @@ async fn spans_reach_rotel_over_grpc() {
         .expect("flush to rotel over gRPC");
     check_rotel(&rotel, &server_span_id, service);
 }
+
+/// Env var that turns [`service_process`] into the service; unset, it returns at once.
+const CHILD_ENV: &str = "RECWATCH_TELEMETRY_SERVICE_CHILD";
+
+/// The service side of [`sigterm_flushes_before_exit`], run in a child process: configured from
+/// the environment only, flushes on SIGTERM (the wiring the example service uses).
+#[test]
+#[ignore = "needs rotel: run scripts/integration-telemetry.sh"]
+fn service_process() {
+    let Ok(port_file) = std::env::var(CHILD_ENV) else {
+        return;
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async move {
+        let guard = telemetry::init(
+            TelemetryConfig::from_env()
+                .with_service_name("recommendation-service")
+                .with_shutdown_timeout(Duration::from_secs(2)),
+        )
+        .expect("telemetry from the environment");
+
+        let app = Router::new()
+            .route(
+                "/recommend",
+                post(|| async {
+                    let span = tracing::info_span!("inference", model = "mf-v3");
+                    let _e = span.enter();
+                    tracing::info!("scored");
+                    "[]"
+                }),
+            )
+            .layer(TraceLayer::new().with_response_traceparent(true));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).unwrap();
+        std::fs::write(&port_file, addr.to_string()).unwrap();
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                term.recv().await;
+            })
+            .await
+            .unwrap();
+        tokio::task::spawn_blocking(move || guard.shutdown())
+            .await
+            .unwrap()
+            .expect("flush on SIGTERM");
+    });
+}
+
+/// The acceptance check: a service configured from `OTEL_*` variables receives
+/// `POST /recommend` with a `traceparent`, gets SIGTERM, exits, and the collector has the route's
+/// span in the caller's trace, parented on the caller's span, under `OTEL_SERVICE_NAME`.
+#[test]
+#[ignore = "needs rotel: run scripts/integration-telemetry.sh"]
+fn sigterm_flushes_before_exit() {
+    let (rotel, collector, _) = start_rotel();
+    let service_name = "recwatch-sigterm-it";
+    let port_file =
+        std::env::temp_dir().join(format!("recwatch-telemetry-port-{}", std::process::id()));
+    let _ = std::fs::remove_file(&port_file);
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "service_process", "--ignored", "--nocapture"])
+        .env(CHILD_ENV, &port_file)
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", format!("http://{collector}"))
+        .env("OTEL_SERVICE_NAME", service_name)
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let addr = loop {
+        if let Ok(a) = std::fs::read_to_string(&port_file) {
+            if !a.is_empty() {
+                break a;
+            }
+        }
+        assert!(child.try_wait().unwrap().is_none(), "service exited early");
+        assert!(Instant::now() < deadline, "service never started");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server_span_id = rt.block_on(async {
+        let response = reqwest::Client::new()
+            .post(format!("http://{addr}/recommend"))
+            .header("traceparent", format!("00-{TRACE_ID}-{PARENT_ID}-01"))
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success());
+        response.headers()["traceparent"]
+            .to_str()
+            .unwrap()
+            .split('-')
+            .nth(2)
+            .unwrap()
+            .to_owned()
+    });
+
+    let sent = Instant::now();
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // A hang detector, not a timing assertion: the flush is bounded at 2 s per signal.
+    let exit = loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            break exit;
+        }
+        if sent.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("service did not exit after SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    println!("service exited {exit} {:?} after SIGTERM", sent.elapsed());
+    assert!(exit.success(), "service exit status {exit}");
+    let _ = std::fs::remove_file(&port_file);
+
+    check_rotel(&rotel, &server_span_id, service_name);
+}
