@@ -62,6 +62,8 @@ fn start_rotel() -> (Rotel, SocketAddr, SocketAddr) {
             "blackhole",
             "--debug-log",
             "traces",
+            "--debug-log",
+            "logs",
             "--debug-log-verbosity",
             "detailed",
         ])
@@ -98,6 +100,7 @@ async fn spans_reach_rotel_in_the_callers_trace() {
     std::env::set_var("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf");
     std::env::set_var("OTEL_SERVICE_NAME", SERVICE);
     std::env::set_var("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=it");
+    std::env::set_var("OTEL_LOGS_EXPORTER", "otlp");
     // OTEL_SERVICE_NAME wins over the name in code, as deployments expect.
     let guard = telemetry::init(
         TelemetryConfig::from_env()
@@ -110,10 +113,12 @@ async fn spans_reach_rotel_in_the_callers_trace() {
         "OTEL_EXPORTER_OTLP_PROTOCOL",
         "OTEL_SERVICE_NAME",
         "OTEL_RESOURCE_ATTRIBUTES",
+        "OTEL_LOGS_EXPORTER",
     ] {
         std::env::remove_var(var);
     }
     assert!(guard.exports_traces());
+    assert!(guard.exports_logs());
 
     let app = Router::new()
         .route(
@@ -121,6 +126,7 @@ async fn spans_reach_rotel_in_the_callers_trace() {
             post(|| async {
                 let span = tracing::info_span!("inference", model = "mf-v3");
                 let _e = span.enter();
+                tracing::info!(items = 10_u64, "scored-it");
                 "[]"
             }),
         )
@@ -155,6 +161,27 @@ async fn spans_reach_rotel_in_the_callers_trace() {
         out.contains("deployment.environment: Str(it)"),
         "OTEL_RESOURCE_ATTRIBUTES not honoured:\n{out}"
     );
+    // OTLP log export (OTEL_LOGS_EXPORTER=otlp): the event reached rotel too.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut out = rotel.output();
+    while !out.contains("Body: Str(scored-it)") {
+        assert!(
+            Instant::now() < deadline,
+            "log record never reached rotel:\n{out}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+        out = rotel.output();
+    }
+    let log = out
+        .split("LogRecord #")
+        .skip(1)
+        .find(|b| b.contains("Body: Str(scored-it)"))
+        .unwrap_or_else(|| panic!("no LogRecord with body `scored-it`:\n{out}"));
+    assert!(
+        log.contains(&format!("Trace ID       : {TRACE_ID}")),
+        "log record not in the caller's trace:\n{log}"
+    );
+    assert!(log.contains("items: Int(10)"), "{log}");
 }
 
 /// Waits for rotel to print the request's spans and checks ids, names, nesting and resource.
