@@ -109,6 +109,8 @@ async fn json_logs_carry_the_callers_trace_id() {
     assert_eq!(parts[1], TRACE_ID, "{traceparent}");
     assert_ne!(parts[2], PARENT_ID, "the server span is a new child span");
 
+    // Lines are written by their own thread: wait for them.
+    guard.force_flush().unwrap();
     let lines = captured.lines();
     let scored = lines
         .iter()

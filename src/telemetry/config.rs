@@ -128,6 +128,7 @@ pub struct TelemetryConfig {
     pub(crate) export_traces: Option<bool>,
     pub(crate) export_logs: Option<bool>,
     pub(crate) max_queue_size: usize,
+    pub(crate) log_queue_size: usize,
     pub(crate) scheduled_delay: Duration,
     pub(crate) shutdown_timeout: Duration,
 }
@@ -145,6 +146,7 @@ impl fmt::Debug for TelemetryConfig {
             .field("export_traces", &self.export_traces)
             .field("export_logs", &self.export_logs)
             .field("max_queue_size", &self.max_queue_size)
+            .field("log_queue_size", &self.log_queue_size)
             .field("scheduled_delay", &self.scheduled_delay)
             .field("shutdown_timeout", &self.shutdown_timeout)
             .finish()
@@ -173,6 +175,7 @@ impl TelemetryConfig {
             export_traces: None,
             export_logs: None,
             max_queue_size: 2048,
+            log_queue_size: 8192,
             scheduled_delay: Duration::from_secs(1),
             shutdown_timeout: Duration::from_secs(3),
         }
@@ -207,7 +210,8 @@ impl TelemetryConfig {
         self
     }
 
-    /// Sets where log lines go. Defaults to standard output.
+    /// Sets where log lines go. Defaults to standard output (with colours in the human format
+    /// only when it is a terminal). Lines reach it from a dedicated thread.
     pub fn with_writer<W>(mut self, writer: W) -> Self
     where
         W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
@@ -250,6 +254,14 @@ impl TelemetryConfig {
     /// is full, new spans are dropped (never waited for) and counted. Defaults to 2048.
     pub fn with_max_queue_size(mut self, spans: usize) -> Self {
         self.max_queue_size = spans.max(1);
+        self
+    }
+
+    /// Sets the bound of the log line queue. Lines are written to the output by their own thread,
+    /// so a slow stdout never blocks the code that logs; when the queue is full, new lines are
+    /// dropped and counted. Defaults to 8192 lines.
+    pub fn with_log_queue_size(mut self, lines: usize) -> Self {
+        self.log_queue_size = lines.max(1);
         self
     }
 

@@ -114,6 +114,14 @@ pub enum TelemetryError {
         source: tracing::subscriber::SetGlobalDefaultError,
     },
 
+    /// The thread that writes log lines could not be started.
+    #[error("could not start the log writer thread")]
+    LogWriterThread {
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+
     /// Flushing or shutting down an exporter failed or ran past its bounded wait.
     #[error("could not shut down the {signal} pipeline")]
     Shutdown {

@@ -51,8 +51,10 @@ mod export;
 mod json;
 #[cfg(feature = "http")]
 mod layer;
+mod log_pipe;
 mod propagation;
 
+use std::io::IsTerminal as _;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -63,6 +65,7 @@ use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
 use opentelemetry_sdk::Resource;
 use tracing::Dispatch;
 use tracing_subscriber::filter::{filter_fn, EnvFilter};
+use tracing_subscriber::fmt::writer::BoxMakeWriter;
 use tracing_subscriber::layer::{Layer, Layered, SubscriberExt as _};
 use tracing_subscriber::Registry;
 
@@ -71,10 +74,12 @@ pub use error::TelemetryError;
 pub use export::DROPPED_SPANS_METRIC;
 #[cfg(feature = "http")]
 pub use layer::{TraceFuture, TraceLayer, TraceService};
+pub use log_pipe::DROPPED_LOG_LINES_METRIC;
 pub use propagation::{extract_context, inject_context};
 
 use config::{check_endpoint, env_var, parse_sampler};
 use export::{CountingProcessor, QueueState};
+use log_pipe::PipeHandle;
 
 /// Builds the subscriber and exporters described by `config` and installs the subscriber as the
 /// global default.
@@ -167,6 +172,7 @@ pub struct Guard {
     tracer_provider: SdkTracerProvider,
     logger_provider: Option<SdkLoggerProvider>,
     queue: Option<Arc<QueueState>>,
+    log_pipe: Option<PipeHandle>,
     timeout: Duration,
     done: bool,
 }
@@ -175,6 +181,11 @@ impl Guard {
     /// Spans dropped so far because the export queue was full (collector down or slow).
     pub fn dropped_spans(&self) -> u64 {
         self.queue.as_ref().map_or(0, |q| q.dropped())
+    }
+
+    /// Log lines dropped so far because the log queue was full (output slower than logging).
+    pub fn dropped_log_lines(&self) -> u64 {
+        self.log_pipe.as_ref().map_or(0, |p| p.stats.dropped())
     }
 
     /// Whether spans are being exported over OTLP.
@@ -187,8 +198,12 @@ impl Guard {
         self.logger_provider.is_some()
     }
 
-    /// Sends everything queued now, waiting for the exporters.
+    /// Sends everything queued now, waiting for the exporters, and writes every queued log line
+    /// (waiting at most the shutdown timeout for those).
     pub fn force_flush(&self) -> Result<(), TelemetryError> {
+        if let Some(pipe) = &self.log_pipe {
+            pipe.flush(self.timeout);
+        }
         self.tracer_provider
             .force_flush()
             .map_err(|source| TelemetryError::Shutdown {
@@ -224,6 +239,14 @@ impl Guard {
                 "spans dropped in total because the export queue was full"
             );
         }
+        let dropped = self.dropped_log_lines();
+        if dropped > 0 {
+            tracing::warn!(
+                target: "recwatch::telemetry",
+                dropped_log_lines = dropped,
+                "log lines dropped in total because the log queue was full"
+            );
+        }
         let traces = self
             .tracer_provider
             .shutdown_with_timeout(self.timeout)
@@ -241,6 +264,10 @@ impl Guard {
             }
             None => Ok(()),
         };
+        // Last, so the lines above (and the exporters' last words) are written.
+        if let Some(pipe) = &self.log_pipe {
+            pipe.flush(self.timeout);
+        }
         traces.and(logs)
     }
 }
@@ -466,25 +493,25 @@ impl TelemetryConfig {
                 .with_filter(filter_fn(not_export_internals))
                 .boxed(),
         );
-        let writer = self.writer;
-        match format {
-            LogFormat::Json => {
-                let layer = tracing_subscriber::fmt::layer().event_format(json::JsonFormat {
-                    dispatch: dispatch_cell.clone(),
-                });
-                layers.push(match writer {
-                    Some(w) => layer.with_writer(w).boxed(),
-                    None => layer.boxed(),
-                });
-            }
-            LogFormat::Human => {
-                let layer = tracing_subscriber::fmt::layer();
-                layers.push(match writer {
-                    Some(w) => layer.with_ansi(false).with_writer(w).boxed(),
-                    None => layer.boxed(),
-                });
-            }
-            LogFormat::Off => {}
+        let mut pipe_handle = None;
+        if format != LogFormat::Off {
+            let ansi = self.writer.is_none() && std::io::stdout().is_terminal();
+            let target = self
+                .writer
+                .unwrap_or_else(|| BoxMakeWriter::new(std::io::stdout));
+            let (pipe, handle) = log_pipe::spawn(target, self.log_queue_size)
+                .map_err(|source| TelemetryError::LogWriterThread { source })?;
+            pipe_handle = Some(handle);
+            let layer = tracing_subscriber::fmt::layer().with_writer(pipe);
+            layers.push(match format {
+                LogFormat::Human => layer.with_ansi(ansi).boxed(),
+                _ => layer
+                    .with_ansi(false)
+                    .event_format(json::JsonFormat {
+                        dispatch: dispatch_cell.clone(),
+                    })
+                    .boxed(),
+            });
         }
         if let Some(logs) = &logger_provider {
             layers.push(
@@ -503,6 +530,7 @@ impl TelemetryConfig {
                 tracer_provider,
                 logger_provider,
                 queue,
+                log_pipe: pipe_handle,
                 timeout: self.shutdown_timeout,
                 done: false,
             },
