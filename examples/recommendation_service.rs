@@ -13,6 +13,11 @@
 //! Options: `--addr ADDR` (default `127.0.0.1:8000`), `--metrics-addr ADDR` (also serve
 //! `/metrics` on a standalone listener, e.g. `127.0.0.1:8001`), `--movies N` (catalogue size,
 //! default 5000). Stops gracefully on SIGTERM or Ctrl-C.
+//!
+//! With the `telemetry` feature (`--features telemetry`), telemetry comes from the environment:
+//! JSON logs (`RUST_LOG`, `RECWATCH_LOG_FORMAT`), and OTLP trace export when
+//! `OTEL_EXPORTER_OTLP_ENDPOINT` is set (`OTEL_SERVICE_NAME`, `OTEL_EXPORTER_OTLP_PROTOCOL`, … are
+//! honoured); spans are flushed before exit.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -26,6 +31,8 @@ use axum::{Json, Router};
 use recwatch::active_users::ActiveUsers;
 use recwatch::exporter::{ExporterBuilder, ListenerConfig};
 use recwatch::http::RequestMetricsLayer;
+#[cfg(feature = "telemetry")]
+use recwatch::telemetry::{TelemetryConfig, TraceLayer};
 use recwatch::track_inference;
 use serde::{Deserialize, Serialize};
 use tower_http::catch_panic::CatchPanicLayer;
@@ -304,6 +311,21 @@ async fn main() {
 }
 
 async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    // Logs and traces; exports only when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+    #[cfg(feature = "telemetry")]
+    let telemetry = recwatch::telemetry::init(
+        TelemetryConfig::from_env()
+            .with_service_name("recommendation_service")
+            .with_shutdown_timeout(std::time::Duration::from_secs(2)),
+    )?;
+    #[cfg(not(feature = "telemetry"))]
+    if std::env::var_os("OTEL_EXPORTER_OTLP_ENDPOINT").is_some() {
+        eprintln!(
+            "recommendation_service: built without the `telemetry` feature, traces are not \
+             exported (run with --features telemetry)"
+        );
+    }
+
     let metrics = ExporterBuilder::new()
         .with_service("recommendation_service")
         .with_version(env!("CARGO_PKG_VERSION"))
@@ -334,7 +356,14 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         .route("/healthz", get(|| async { "ok" }))
         .fallback(not_found)
         .with_state(state)
-        .merge(metrics.router())
+        .merge(metrics.router());
+    #[cfg(feature = "telemetry")]
+    let app = app.layer(
+        TraceLayer::new()
+            .skip_path("/metrics")
+            .with_response_traceparent(true),
+    );
+    let app = app
         .layer(RequestMetricsLayer::new().skip_path("/metrics"))
         .layer(CatchPanicLayer::new());
 
@@ -352,5 +381,8 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     if let Err(e) = sampler.shutdown(std::time::Duration::from_secs(2)) {
         eprintln!("sampler did not stop cleanly: {e}");
     }
+    // Flush spans off the async workers (bounded by the shutdown timeout).
+    #[cfg(feature = "telemetry")]
+    tokio::task::spawn_blocking(move || telemetry.shutdown()).await??;
     Ok(())
 }

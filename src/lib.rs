@@ -40,6 +40,8 @@
 //! - [`active_users`]: `recommendation_active_users` over a sliding window, in fixed memory.
 //! - [`inference`]: runtime side of `#[track_inference]` and the non-macro timer API.
 //! - [`sampler`]: system, process, container and GPU gauges on their own thread.
+//! - `telemetry` (feature `telemetry`): one `init` for logs and OTLP traces, server spans that
+//!   continue the caller's W3C trace.
 //!
 //! # Feature flags
 //!
@@ -49,7 +51,7 @@
 //! | `macros` | yes | `#[track_inference]` |
 //! | `sampler` | yes | [`sampler`] (sysinfo) |
 //! | `nvml` | yes | NVIDIA GPU sampling (nvml-wrapper; `libnvidia-ml.so.1` is loaded at run time, nothing is needed to build) |
-//! | `telemetry` | no | tracing spans around inference calls |
+//! | `telemetry` | no | [`telemetry`]: `init` (env filter, JSON logs, OTLP traces and logs), the HTTP `TraceLayer`, W3C propagation, `inference` spans (tracing, OpenTelemetry) |
 //! | `full` | no | all of the above |
 //!
 //! Library code never installs a global recorder or subscriber on its own.
@@ -64,6 +66,8 @@ pub mod http;
 pub mod inference;
 #[cfg(feature = "sampler")]
 pub mod sampler;
+#[cfg(feature = "telemetry")]
+pub mod telemetry;
 
 #[cfg(feature = "macros")]
 pub use recwatch_macros::track_inference;
@@ -73,6 +77,8 @@ pub use recwatch_macros::track_inference;
 pub mod __private;
 
 pub use error::ExporterError;
+#[cfg(feature = "telemetry")]
+pub use telemetry::TelemetryError;
 
 /// The README's code blocks, compiled as doctests so they cannot rot.
 #[cfg(all(doctest, feature = "http", feature = "macros", feature = "sampler"))]

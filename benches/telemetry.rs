@@ -1,0 +1,174 @@
+//! Per-request cost of tracing and OTLP export, against the request-metrics layer alone.
+//!
+//! Same trivial axum service, same run:
+//! - `metrics_only`: `RequestMetricsLayer` (the baseline the issue asks for);
+//! - `traced_no_export`: plus `TraceLayer` under the telemetry subscriber, spans sampled but not
+//!   exported (what a service pays with `OTEL_EXPORTER_OTLP_ENDPOINT` unset);
+//! - `traced_export`: plus OTLP http/protobuf export of every span to a real collector (rotel,
+//!   started here with its blackhole exporter), sampler `always_on`.
+//!
+//! Local log output is off in all three, so the figures are the span cost alone.
+//!
+//! ```text
+//! ROTEL_AGENT=$(python3 -c 'import os,rotel;print(os.path.dirname(rotel.__file__)+"/rotel-agent")') \
+//!   cargo bench --no-default-features --features telemetry,http --bench telemetry
+//! ```
+
+use std::future::Future;
+use std::hint::black_box;
+use std::net::{TcpListener, TcpStream};
+use std::pin::pin;
+use std::process::{Child, Command, Stdio};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::routing::get;
+use axum::Router;
+use criterion::{criterion_group, criterion_main, Criterion};
+use http::Request;
+use recwatch::http::RequestMetricsLayer;
+use recwatch::telemetry::{LogFormat, TelemetryConfig, TraceLayer};
+use tower::Service;
+
+fn app() -> Router {
+    Router::new().route("/movies/{id}", get(|| async { "movie" }))
+}
+
+/// Drives a future that completes without waiting (the handler here is immediate).
+fn run<F: Future>(fut: F) -> F::Output {
+    let mut fut = pin!(fut);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
+            return out;
+        }
+    }
+}
+
+fn one_request(router: &mut Router) {
+    let req = Request::get("/movies/42")
+        .header(
+            "traceparent",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        )
+        .body(Body::empty())
+        .unwrap();
+    let res = run(Service::<Request<Body>>::call(router, req)).unwrap();
+    black_box(res.status());
+}
+
+struct Collector(Child);
+
+impl Drop for Collector {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts rotel (blackhole exporter, no debug printing) and returns its OTLP/HTTP address.
+fn start_collector() -> (Collector, String) {
+    let bin = std::env::var("ROTEL_AGENT").unwrap_or_else(|_| "rotel-agent".to_owned());
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let grpc = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let child = Command::new(&bin)
+        .args([
+            "start",
+            "--otlp-http-endpoint",
+            &addr,
+            "--otlp-grpc-endpoint",
+            &format!("127.0.0.1:{grpc}"),
+            "--exporter",
+            "blackhole",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("cannot start `{bin}` ({e}): pip install rotel, set ROTEL_AGENT")
+        });
+    let collector = Collector(child);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while TcpStream::connect(&addr).is_err() {
+        assert!(Instant::now() < deadline, "rotel did not listen on {addr}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (collector, format!("http://{addr}"))
+}
+
+fn bench(c: &mut Criterion) {
+    let _recorder = recwatch::exporter::ExporterBuilder::new()
+        .install()
+        .expect("install recorder");
+    let (_collector, endpoint) = start_collector();
+    std::env::set_var("OTEL_TRACES_SAMPLER", "always_on");
+
+    let mut group = c.benchmark_group("telemetry");
+
+    let mut metrics_only = app().layer(RequestMetricsLayer::new());
+    group.bench_function("metrics_only", |b| {
+        b.iter(|| one_request(&mut metrics_only))
+    });
+
+    let traced = || {
+        app()
+            .layer(TraceLayer::new())
+            .layer(RequestMetricsLayer::new())
+    };
+
+    let (dispatch, guard) = TelemetryConfig::from_env()
+        .with_filter("info")
+        .with_log_format(LogFormat::Off)
+        .with_trace_export(false)
+        .build()
+        .expect("telemetry without export")
+        .into_parts();
+    let mut router = traced();
+    tracing::dispatcher::with_default(&dispatch, || {
+        group.bench_function("traced_no_export", |b| b.iter(|| one_request(&mut router)));
+    });
+    drop(guard);
+
+    let (dispatch, guard) = TelemetryConfig::from_env()
+        .with_filter("info")
+        .with_log_format(LogFormat::Off)
+        .with_otlp_endpoint(endpoint)
+        .with_max_queue_size(65_536)
+        .with_scheduled_delay(Duration::from_millis(100))
+        .build()
+        .expect("telemetry with export")
+        .into_parts();
+    assert!(guard.exports_traces());
+    let mut router = traced();
+    let mut requests = 0_u64;
+    tracing::dispatcher::with_default(&dispatch, || {
+        group.bench_function("traced_export", |b| {
+            b.iter(|| {
+                requests += 1;
+                one_request(&mut router)
+            })
+        });
+    });
+    group.finish();
+    let dropped = guard.dropped_spans();
+    let flushed = guard.shutdown();
+    eprintln!(
+        "traced_export: {requests} spans created, {dropped} dropped by the bounded queue \
+         ({:.1}%), final flush: {flushed:?}",
+        100.0 * dropped as f64 / requests.max(1) as f64
+    );
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
