@@ -37,9 +37,9 @@
 //! ```
 
 mod buckets;
-mod histogram;
 #[cfg(feature = "http")]
 mod route;
+mod store;
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -50,7 +50,7 @@ use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, Share
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 use metrics_util::MetricKindMask;
 
-use histogram::{HistogramRecorder, Layouts};
+use store::{Layouts, Store, FLOAT_COUNTERS};
 
 pub use buckets::{
     validate_buckets, DEFAULT_BATCH_SIZE_BUCKETS, DEFAULT_INFERENCE_BUCKETS,
@@ -87,14 +87,6 @@ pub const DEFAULT_GPU_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Bucket layout (seconds) of the sampler's own tick-duration histogram.
 const SAMPLER_TICK_BUCKETS: &[f64] = &[
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 1.0, 5.0,
-];
-
-/// Monotonic values with fractional units (CPU seconds, joules). The `metrics` facade only has
-/// integer counters, so they are recorded as gauges and typed `counter` in the exposition.
-const FLOAT_COUNTERS: &[&str] = &[
-    "process_cpu_seconds_total",
-    "container_cpu_usage_seconds_total",
-    "gpu_energy_joules_total",
 ];
 
 /// Builds (and optionally installs) the Prometheus recorder.
@@ -323,26 +315,13 @@ impl ExporterBuilder {
     /// as long as the recorder is in use. Use this to combine recorders or to test (with
     /// `metrics::with_local_recorder`); most applications call [`install`](Self::install).
     pub fn build(&self) -> Result<(RecwatchRecorder, MetricsHandle), ExporterError> {
-        let main = self.prometheus_builder().build_recorder();
         let gpu = self
             .prometheus_builder()
             .idle_timeout(MetricKindMask::GAUGE, Some(self.gpu_idle_timeout))
             .build_recorder();
-        let histograms = Arc::new(HistogramRecorder::new(
-            self.layouts(),
-            self.global_labels.clone(),
-        ));
-        let handle = MetricsHandle::start(
-            main.handle(),
-            gpu.handle(),
-            histograms.clone(),
-            self.upkeep_interval,
-        )?;
-        let recorder = RecwatchRecorder {
-            main,
-            gpu,
-            histograms,
-        };
+        let store = Arc::new(Store::new(self.layouts(), self.global_labels.clone()));
+        let handle = MetricsHandle::start(gpu.handle(), store.clone(), self.upkeep_interval)?;
+        let recorder = RecwatchRecorder { store, gpu };
         describe_catalogue(&recorder);
         Ok((recorder, handle))
     }
@@ -370,13 +349,13 @@ impl ExporterBuilder {
 
 /// The recorder built by [`ExporterBuilder::build`].
 ///
-/// Counters and gauges are stored by `metrics-exporter-prometheus`; `gpu_*` gauges by a second
-/// instance whose idle timeout drops the series of a GPU that disappeared; histograms by
-/// recwatch's fixed-bucket storage, which is exact under concurrency and needs no draining.
+/// Counters, gauges and histograms live in recwatch's store: single atomics, and fixed-bucket
+/// histograms that are exact under concurrency and need no draining. `gpu_*` gauges live in a
+/// `metrics-exporter-prometheus` recorder whose idle timeout drops the series of a GPU that
+/// disappeared.
 pub struct RecwatchRecorder {
-    main: PrometheusRecorder,
+    store: Arc<Store>,
     gpu: PrometheusRecorder,
-    histograms: Arc<HistogramRecorder>,
 }
 
 impl fmt::Debug for RecwatchRecorder {
@@ -390,36 +369,36 @@ fn is_gpu(name: &str) -> bool {
 }
 
 impl Recorder for RecwatchRecorder {
-    fn describe_counter(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
-        self.main.describe_counter(key, unit, description)
+    fn describe_counter(&self, key: KeyName, _unit: Option<Unit>, description: SharedString) {
+        self.store.describe(key, description)
     }
 
     fn describe_gauge(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
         if is_gpu(key.as_str()) {
             self.gpu.describe_gauge(key, unit, description)
         } else {
-            self.main.describe_gauge(key, unit, description)
+            self.store.describe(key, description)
         }
     }
 
     fn describe_histogram(&self, key: KeyName, _unit: Option<Unit>, description: SharedString) {
-        self.histograms.describe(key, description)
+        self.store.describe(key, description)
     }
 
-    fn register_counter(&self, key: &Key, metadata: &Metadata<'_>) -> Counter {
-        self.main.register_counter(key, metadata)
+    fn register_counter(&self, key: &Key, _metadata: &Metadata<'_>) -> Counter {
+        self.store.counter(key)
     }
 
     fn register_gauge(&self, key: &Key, metadata: &Metadata<'_>) -> Gauge {
         if is_gpu(key.name()) {
             self.gpu.register_gauge(key, metadata)
         } else {
-            self.main.register_gauge(key, metadata)
+            self.store.gauge(key)
         }
     }
 
     fn register_histogram(&self, key: &Key, _metadata: &Metadata<'_>) -> Histogram {
-        self.histograms.register(key)
+        self.store.histogram(key)
     }
 }
 
@@ -499,9 +478,8 @@ fn describe_catalogue(recorder: &RecwatchRecorder) {
 type Collector = Box<dyn Fn() + Send + Sync>;
 
 struct Shared {
-    prometheus: PrometheusHandle,
     gpu: PrometheusHandle,
-    histograms: Arc<HistogramRecorder>,
+    store: Arc<Store>,
     collectors: Mutex<Vec<Collector>>,
     upkeep_runs: AtomicU64,
 }
@@ -523,15 +501,13 @@ impl fmt::Debug for MetricsHandle {
 
 impl MetricsHandle {
     fn start(
-        prometheus: PrometheusHandle,
         gpu: PrometheusHandle,
-        histograms: Arc<HistogramRecorder>,
+        store: Arc<Store>,
         interval: Duration,
     ) -> Result<Self, ExporterError> {
         let shared = Arc::new(Shared {
-            prometheus,
             gpu,
-            histograms,
+            store,
             collectors: Mutex::new(Vec::new()),
             upkeep_runs: AtomicU64::new(0),
         });
@@ -541,7 +517,6 @@ impl MetricsHandle {
             .spawn(move || loop {
                 std::thread::sleep(interval);
                 let Some(shared) = weak.upgrade() else { break };
-                shared.prometheus.run_upkeep();
                 shared.gpu.run_upkeep();
                 shared.upkeep_runs.fetch_add(1, Ordering::Relaxed);
             })
@@ -563,9 +538,9 @@ impl MetricsHandle {
     /// ```
     pub fn render(&self) -> String {
         self.run_collectors();
-        let mut text = self.shared.prometheus.render();
+        let mut text = String::with_capacity(16 * 1024);
+        self.shared.store.render_into(&mut text);
         text.push_str(&self.shared.gpu.render());
-        self.shared.histograms.render_into(&mut text);
         for name in FLOAT_COUNTERS {
             let gauge = format!("# TYPE {name} gauge\n");
             if text.contains(&gauge) {
@@ -598,18 +573,12 @@ impl MetricsHandle {
 
     /// Runs the exporter's maintenance now. The upkeep thread does this on its own.
     pub fn run_upkeep(&self) {
-        self.shared.prometheus.run_upkeep();
         self.shared.gpu.run_upkeep();
     }
 
     /// How many times the upkeep thread has run so far.
     pub fn upkeep_runs(&self) -> u64 {
         self.shared.upkeep_runs.load(Ordering::Relaxed)
-    }
-
-    /// The underlying `metrics-exporter-prometheus` handle of everything but `gpu_*` gauges.
-    pub fn prometheus(&self) -> &PrometheusHandle {
-        &self.shared.prometheus
     }
 }
 

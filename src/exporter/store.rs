@@ -1,11 +1,13 @@
-//! Fixed-bucket histograms: exact, lock-free, constant memory.
+//! recwatch's metric store: plain atomics for counters and gauges, fixed-bucket histograms.
 //!
 //! `metrics-exporter-prometheus` buffers every histogram sample until a drain folds it into
 //! buckets; a sample pushed while a drain swaps the buffer out can be lost (we measured 2.4 % of
 //! samples lost under CPU contention, see docs/metrics.md). recwatch stores histograms itself:
 //! each series is an array of atomic bucket counters plus an atomic sum, so recording is one
 //! search over the bounds and two atomic updates, nothing is buffered, and memory does not depend
-//! on the number of observations.
+//! on the number of observations. Counters and gauges are single atomics, without the
+//! generation counter the upstream store keeps for idle expiry (which recwatch uses only for
+//! `gpu_*` gauges, left to `metrics-exporter-prometheus`).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -13,6 +15,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use metrics::{HistogramFn, Key, KeyName, SharedString};
+
+/// Monotonic values with fractional units (CPU seconds, joules). The `metrics` facade only has
+/// integer counters, so they are recorded as gauges and typed `counter` in the exposition.
+pub(crate) const FLOAT_COUNTERS: &[&str] = &[
+    "process_cpu_seconds_total",
+    "container_cpu_usage_seconds_total",
+    "gpu_energy_joules_total",
+];
 use metrics_util::registry::{Registry, Storage};
 
 /// One histogram series.
@@ -84,13 +94,12 @@ impl Layouts {
     }
 }
 
-/// Registry storage creating [`FixedHistogram`]s. Counters and gauges never reach this
-/// recorder; their types only satisfy the trait.
-struct HistogramStorage {
+/// Registry storage: atomics for counters and gauges (f64 bits), [`FixedHistogram`]s.
+struct StoreStorage {
     layouts: Layouts,
 }
 
-impl Storage<Key> for HistogramStorage {
+impl Storage<Key> for StoreStorage {
     type Counter = Arc<AtomicU64>;
     type Gauge = Arc<AtomicU64>;
     type Histogram = Arc<FixedHistogram>;
@@ -108,9 +117,9 @@ impl Storage<Key> for HistogramStorage {
     }
 }
 
-/// Holds every histogram series and renders them in the Prometheus text format.
-pub(crate) struct HistogramRecorder {
-    registry: Registry<Key, HistogramStorage>,
+/// Holds every series and renders them in the Prometheus text format.
+pub(crate) struct Store {
+    registry: Registry<Key, StoreStorage>,
     descriptions: RwLock<BTreeMap<String, SharedString>>,
     global_labels: Vec<(String, String)>,
 }
@@ -157,10 +166,21 @@ fn push_help(out: &mut String, text: &str) {
     }
 }
 
-impl HistogramRecorder {
+/// Prometheus text for a sample value (`+Inf`, `-Inf`, `NaN` spelled as Prometheus expects).
+fn push_value(out: &mut String, v: f64) {
+    if v.is_nan() {
+        out.push_str("NaN");
+    } else if v.is_infinite() {
+        out.push_str(if v > 0.0 { "+Inf" } else { "-Inf" });
+    } else {
+        let _ = write!(out, "{v}");
+    }
+}
+
+impl Store {
     pub(crate) fn new(layouts: Layouts, global_labels: Vec<(String, String)>) -> Self {
         Self {
-            registry: Registry::new(HistogramStorage { layouts }),
+            registry: Registry::new(StoreStorage { layouts }),
             descriptions: RwLock::new(BTreeMap::new()),
             global_labels,
         }
@@ -171,9 +191,72 @@ impl HistogramRecorder {
         d.entry(sanitize_name(key.as_str())).or_insert(description);
     }
 
-    pub(crate) fn register(&self, key: &Key) -> metrics::Histogram {
+    pub(crate) fn histogram(&self, key: &Key) -> metrics::Histogram {
         self.registry
             .get_or_create_histogram(key, |h| metrics::Histogram::from_arc(h.clone()))
+    }
+
+    pub(crate) fn counter(&self, key: &Key) -> metrics::Counter {
+        self.registry
+            .get_or_create_counter(key, |c| metrics::Counter::from_arc(c.clone()))
+    }
+
+    pub(crate) fn gauge(&self, key: &Key) -> metrics::Gauge {
+        self.registry
+            .get_or_create_gauge(key, |g| metrics::Gauge::from_arc(g.clone()))
+    }
+
+    fn push_help(&self, out: &mut String, name: &str) {
+        let descriptions = self.descriptions.read().unwrap_or_else(|p| p.into_inner());
+        if let Some(help) = descriptions.get(name) {
+            let _ = write!(out, "# HELP {name} ");
+            push_help(out, help);
+            out.push('\n');
+        }
+    }
+
+    /// Renders counters and gauges (`scalar` families).
+    fn render_scalars(&self, out: &mut String) {
+        let mut families: BTreeMap<String, (&'static str, Vec<(String, f64)>)> = BTreeMap::new();
+        self.registry.visit_counters(|key, c| {
+            let name = sanitize_name(key.name());
+            let v = c.load(Ordering::Relaxed) as f64;
+            families
+                .entry(name)
+                .or_insert(("counter", Vec::new()))
+                .1
+                .push((self.labels(key), v));
+        });
+        self.registry.visit_gauges(|key, g| {
+            let name = sanitize_name(key.name());
+            let kind = if FLOAT_COUNTERS.contains(&name.as_str()) {
+                "counter"
+            } else {
+                "gauge"
+            };
+            let v = f64::from_bits(g.load(Ordering::Relaxed));
+            families
+                .entry(name)
+                .or_insert((kind, Vec::new()))
+                .1
+                .push((self.labels(key), v));
+        });
+        for (name, (kind, mut series)) in families {
+            series.sort_by(|a, b| a.0.cmp(&b.0));
+            self.push_help(out, &name);
+            let _ = writeln!(out, "# TYPE {name} {kind}");
+            for (labels, v) in series {
+                out.push_str(&name);
+                if labels.len() > 1 {
+                    out.push_str(&labels[..labels.len() - 1]);
+                    out.push('}');
+                }
+                out.push(' ');
+                push_value(out, v);
+                out.push('\n');
+            }
+            out.push('\n');
+        }
     }
 
     /// Label block of one series (`{a="x",b="y"`, without the closing brace), metric labels
@@ -202,6 +285,11 @@ impl HistogramRecorder {
     }
 
     pub(crate) fn render_into(&self, out: &mut String) {
+        self.render_scalars(out);
+        self.render_histograms(out);
+    }
+
+    fn render_histograms(&self, out: &mut String) {
         let mut families: BTreeMap<String, Vec<(String, Arc<FixedHistogram>)>> = BTreeMap::new();
         self.registry.visit_histograms(|key, h| {
             families
@@ -209,14 +297,9 @@ impl HistogramRecorder {
                 .or_default()
                 .push((self.labels(key), h.clone()));
         });
-        let descriptions = self.descriptions.read().unwrap_or_else(|p| p.into_inner());
         for (name, mut series) in families {
             series.sort_by(|a, b| a.0.cmp(&b.0));
-            if let Some(help) = descriptions.get(&name) {
-                let _ = write!(out, "# HELP {name} ");
-                push_help(out, help);
-                out.push('\n');
-            }
+            self.push_help(out, &name);
             let _ = writeln!(out, "# TYPE {name} histogram");
             for (labels, h) in series {
                 let mut cumulative = 0u64;
@@ -227,13 +310,15 @@ impl HistogramRecorder {
                 cumulative += h.counts[h.bounds.len()].load(Ordering::Relaxed);
                 let _ = writeln!(out, "{name}_bucket{labels}le=\"+Inf\"}} {cumulative}");
                 let sum = f64::from_bits(h.sum_bits.load(Ordering::Relaxed));
+                let mut sum_text = String::new();
+                push_value(&mut sum_text, sum);
                 // `_count` is the +Inf bucket, so the two always agree within one scrape.
                 let closed = if labels.len() > 1 {
                     format!("{}}}", &labels[..labels.len() - 1])
                 } else {
                     String::new()
                 };
-                let _ = writeln!(out, "{name}_sum{closed} {sum}");
+                let _ = writeln!(out, "{name}_sum{closed} {sum_text}");
                 let _ = writeln!(out, "{name}_count{closed} {cumulative}");
             }
             out.push('\n');
@@ -245,8 +330,8 @@ impl HistogramRecorder {
 mod tests {
     use super::*;
 
-    fn recorder() -> HistogramRecorder {
-        HistogramRecorder::new(
+    fn recorder() -> Store {
+        Store::new(
             Layouts {
                 default: Arc::from(&[0.1, 1.0][..]),
                 by_name: vec![("fine".into(), Arc::from(&[0.5][..]))],
@@ -258,7 +343,7 @@ mod tests {
     #[test]
     fn buckets_are_cumulative_and_count_matches_inf() {
         let r = recorder();
-        let h = r.register(&Key::from_parts(
+        let h = r.histogram(&Key::from_parts(
             "lat",
             vec![metrics::Label::new("route", "/a\"b")],
         ));
@@ -285,7 +370,7 @@ lat_count{service=\"svc\",route=\"/a\\\"b\"} 7\n\n";
     #[test]
     fn per_name_layout_no_labels_and_exact_concurrent_counts() {
         let r = recorder();
-        let h = r.register(&Key::from_name("fine"));
+        let h = r.histogram(&Key::from_name("fine"));
         std::thread::scope(|s| {
             for _ in 0..4 {
                 let h = h.clone();
@@ -311,6 +396,28 @@ lat_count{service=\"svc\",route=\"/a\\\"b\"} 7\n\n";
             "{out}"
         );
         assert!(out.contains("fine_sum{service=\"svc\"} 200000\n"), "{out}");
+    }
+
+    #[test]
+    fn counters_and_gauges_render_with_types_and_special_values() {
+        let r = recorder();
+        r.counter(&Key::from_parts(
+            "hits_total",
+            vec![metrics::Label::new("a", "1")],
+        ))
+        .increment(3);
+        r.gauge(&Key::from_name("temp")).set(f64::INFINITY);
+        r.gauge(&Key::from_name("process_cpu_seconds_total"))
+            .set(1.5);
+        r.describe(KeyName::from("hits_total"), SharedString::from("Hits."));
+        let mut out = String::new();
+        r.render_into(&mut out);
+        assert!(out.contains("# HELP hits_total Hits.\n# TYPE hits_total counter\nhits_total{service=\"svc\",a=\"1\"} 3\n"), "{out}");
+        assert!(
+            out.contains("# TYPE temp gauge\ntemp{service=\"svc\"} +Inf\n"),
+            "{out}"
+        );
+        assert!(out.contains("# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total{service=\"svc\"} 1.5\n"), "{out}");
     }
 
     #[test]
