@@ -1,6 +1,6 @@
 //! Overhead of `#[track_inference]`: a bare function vs the same function annotated, sync and
-//! async, in the same run, against an installed Prometheus recorder with real histogram
-//! buckets. Also measured: a hand-written `metrics::histogram!` timer (what a naive macro
+//! async, in the same run, against recwatch's installed Prometheus recorder (real histogram
+//! buckets). Also measured: a hand-written `metrics::histogram!` timer (what a naive macro
 //! would expand to) and the non-macro API.
 //!
 //! Run: `cargo bench --bench inference -- --warm-up-time 1 --measurement-time 3`
@@ -14,7 +14,6 @@ use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
 use criterion::{criterion_group, Criterion};
-use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
 use recwatch::inference::{
     cache_global_recorder_handles, time_inference, InferenceModel, INFERENCE_DURATION_SECONDS,
 };
@@ -69,21 +68,13 @@ fn poll_once<F: Future>(fut: F) -> F::Output {
 }
 
 fn install_recorder() {
-    let buckets = [
-        0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0,
-    ];
-    let handle = PrometheusBuilder::new()
-        .set_buckets_for_metric(Matcher::Full(INFERENCE_DURATION_SECONDS.into()), &buckets)
-        .expect("valid buckets")
-        .install_recorder()
-        .expect("recorder installs once");
-    // A service runs upkeep periodically (it drains recorded values into the buckets). At
-    // millions of calls per second, drain often so memory stays bounded, as it would in a
-    // service at its real call rate.
-    std::thread::spawn(move || loop {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-        handle.run_upkeep();
-    });
+    // recwatch's exporter (fixed-bucket histograms), installed by hand so that handle caching
+    // stays off for the first group (`ExporterBuilder::install` would turn it on).
+    let (recorder, handle) = recwatch::exporter::ExporterBuilder::new()
+        .build()
+        .expect("recorder builds");
+    metrics::set_global_recorder(recorder).expect("recorder installs once");
+    std::mem::forget(handle); // keep the upkeep thread for the whole run
 }
 
 fn bench_sync(c: &mut Criterion, group: &str) {
