@@ -283,7 +283,7 @@ pub(crate) fn test_column(
                 u.into_iter()
                     .filter(|v| a.binary_search_by(|x| x.total_cmp(v)).is_err())
                     .take(20)
-                    .map(|v| format_num(v))
+                    .map(format_num)
                     .collect()
             }
             _ => Vec::new(),

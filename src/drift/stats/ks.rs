@@ -206,10 +206,10 @@ fn prob_outside_band(n1: u64, n2: u64, g: u64, h: u64) -> f64 {
         let xf = x as f64;
         // q(x, lo − 1) is outside the band (or y = −1 with weight 0).
         let mut below = 1.0f64;
-        for y in lo as usize..hi as usize {
+        for (y, qy) in q.iter_mut().enumerate().take(hi as usize).skip(lo as usize) {
             let yf = y as f64;
-            let v = (xf * q[y] + yf * below) / (xf + yf);
-            q[y] = v;
+            let v = (xf * *qy + yf * below) / (xf + yf);
+            *qy = v;
             below = v;
         }
     }

@@ -21,8 +21,10 @@
 //!
 //! let reference = [0.1, 0.4, 0.35, 0.8, 0.9, 0.2];
 //! let current = [0.6, 0.7, 1.2, 1.4, 0.95, 1.1];
+//! // scipy.stats.ks_2samp(reference, current) -> statistic=0.6666666666666666, pvalue=0.14285714285714285
 //! let ks = ks_2samp(&reference, &current)?;
-//! assert!(ks.statistic > 0.5 && ks.p_value < 0.1);
+//! assert!((ks.statistic - 2.0 / 3.0).abs() < 1e-12);
+//! assert!((ks.p_value - 0.14285714285714285).abs() < 1e-9);
 //! let w = wasserstein_normed(&reference, &current)?;
 //! assert!(w > 0.1);
 //! # Ok::<(), recwatch::drift::stats::StatsError>(())
