@@ -72,6 +72,23 @@ fn one_line(s: impl std::fmt::Display) -> String {
 }
 
 fn main() -> ExitCode {
+    // A bug deep inside a reader must still end as one line and exit status 2, not a backtrace.
+    std::panic::set_hook(Box::new(|_| {}));
+    match std::panic::catch_unwind(run) {
+        Ok(code) => code,
+        Err(payload) => {
+            let msg = payload
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "internal error".into());
+            eprintln!("drift_report: internal error: {}", one_line(msg));
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run() -> ExitCode {
     let args = match parse_args() {
         Ok(a) => a,
         Err(e) => {

@@ -525,27 +525,6 @@ impl DriftDetector {
                 frame: Frame::Current,
             });
         }
-        let mut schema = SchemaDiff::default();
-        let mut common = Vec::new();
-        for (name, dt) in rs.iter() {
-            match cs.get(name.as_str()) {
-                Some(cdt) => {
-                    if cdt != dt {
-                        schema.type_changed.push(name.to_string());
-                    }
-                    common.push(name.to_string());
-                }
-                None => schema.missing_in_current.push(name.to_string()),
-            }
-        }
-        for (name, _) in cs.iter() {
-            if rs.get(name.as_str()).is_none() {
-                schema.new_in_current.push(name.to_string());
-            }
-        }
-        if common.is_empty() {
-            return Err(DriftError::NoCommonColumns);
-        }
         let height = |lf: &LazyFrame, frame: Frame| -> Result<usize, DriftError> {
             let df = lf.clone().select([len()]).collect().map_err(pe(frame))?;
             let n = df
@@ -567,6 +546,27 @@ impl DriftDetector {
             });
         }
 
+        let mut schema = SchemaDiff::default();
+        let mut common = Vec::new();
+        for (name, dt) in rs.iter() {
+            match cs.get(name.as_str()) {
+                Some(cdt) => {
+                    if cdt != dt {
+                        schema.type_changed.push(name.to_string());
+                    }
+                    common.push(name.to_string());
+                }
+                None => schema.missing_in_current.push(name.to_string()),
+            }
+        }
+        for (name, _) in cs.iter() {
+            if rs.get(name.as_str()).is_none() {
+                schema.new_in_current.push(name.to_string());
+            }
+        }
+        if common.is_empty() {
+            return Err(DriftError::NoCommonColumns);
+        }
         let next = AtomicUsize::new(0);
         let results: Mutex<Vec<Result<ColumnDrift, DriftError>>> = Mutex::new(Vec::new());
         let workers = self.threads.min(common.len()).max(1);

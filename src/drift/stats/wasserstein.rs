@@ -106,6 +106,8 @@ pub fn population_std(x: &[f64]) -> f64 {
 pub fn wasserstein_normed(reference: &[f64], current: &[f64]) -> Result<f64, StatsError> {
     check_finite("reference", reference)?;
     check_finite("current", current)?;
-    let norm = population_std(reference).max(0.001);
-    Ok(wasserstein_distance_sorted(&sorted_copy(reference), &sorted_copy(current)) / norm)
+    // The std is taken over the sorted copy so that the result does not depend on row order.
+    let r = sorted_copy(reference);
+    let norm = population_std(&r).max(0.001);
+    Ok(wasserstein_distance_sorted(&r, &sorted_copy(current)) / norm)
 }
