@@ -76,12 +76,30 @@ def run(case, ref, cur):
     return {"columns": cols, "dataset": dataset}
 
 
+def awkward(rng, n, shift):
+    grow = 8 if shift == 0 else 12
+    w = rng.normal(0, 1, n) + shift
+    w[rng.random(n) < 0.05] = np.inf
+    w[rng.random(n) < 0.05] = -np.inf
+    cats = ["red", "green", "blue"] + (["violet"] if shift else [])
+    return pd.DataFrame({
+        "const": np.full(n, 7.0),
+        "int_grow": rng.integers(0, grow, n),
+        "with_inf": w.round(4),
+        "new_cat": rng.choice(cats, n),
+        "flag": rng.choice([True, False], n, p=[0.5, 0.5] if shift == 0 else [0.4, 0.6]),
+        "three": rng.choice([1.0, 2.0, 3.0], n),
+    })
+
+
 rng = np.random.default_rng(7)
 expected = {
     "small": run("small", frame(rng, 800, 0.0), frame(rng, 600, 0.25)),
     "small_same": run("small_same", frame(rng, 500, 0.0), frame(rng, 400, 0.0)),
     "large": run("large", frame(rng, 5000, 0.0), frame(rng, 4000, 0.25)),
     "large_same": run("large_same", frame(rng, 3000, 0.0), frame(rng, 3000, 0.0)),
+    "awkward_small": run("awkward_small", awkward(rng, 700, 0.0), awkward(rng, 500, 0.3)),
+    "awkward_large": run("awkward_large", awkward(rng, 4000, 0.0), awkward(rng, 2500, 0.3)),
 }
 with open(os.path.join(OUT, "evidently_expected.json"), "w") as f:
     json.dump(expected, f, indent=1, sort_keys=True)

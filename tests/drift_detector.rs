@@ -17,6 +17,10 @@ fn fixture(name: &str) -> String {
 }
 
 fn check_case(case: &str) {
+    check_case_with(case, true)
+}
+
+fn check_case_with(case: &str, check_dataset_count: bool) {
     let expected: Value =
         serde_json::from_str(&std::fs::read_to_string(fixture("evidently_expected.json")).unwrap())
             .unwrap();
@@ -70,6 +74,14 @@ fn check_case(case: &str) {
         );
     }
     let ds = &exp["dataset"];
+    if !check_dataset_count {
+        let drifted = cols
+            .values()
+            .filter(|e| e["drift_detected"].as_bool().unwrap())
+            .count();
+        assert_eq!(report.number_of_drifted_columns, drifted);
+        return;
+    }
     assert_eq!(
         report.number_of_drifted_columns as f64,
         ds["count"].as_f64().unwrap(),
@@ -101,6 +113,24 @@ fn matches_evidently_large_reference() {
 #[test]
 fn matches_evidently_large_reference_no_drift() {
     check_case("large_same");
+}
+
+#[test]
+fn matches_evidently_awkward_small() {
+    // constant column (z, p = 1), integers with 8 distinct values in the reference but 12 in
+    // the current frame (numerical: Evidently types columns from the current frame), ±inf
+    // values, a category unseen in the reference (chi-square p = 0), booleans.
+    check_case("awkward_small");
+}
+
+#[test]
+fn matches_evidently_awkward_large() {
+    // Per-column scores match Evidently's ValueDrift metrics. Its DriftedColumnsCount (legacy
+    // DataDriftTable) keeps ±inf in the Wasserstein input for `with_inf`, scores it NaN and
+    // counts it as not drifted (2 of 6); recwatch leaves ±inf out everywhere, as ValueDrift
+    // does, and counts 3 of 6 (so with drift_share 0.5 its dataset verdict differs: a
+    // documented, deliberate difference; see docs/drift.md).
+    check_case_with("awkward_large", false);
 }
 
 #[test]

@@ -130,7 +130,7 @@ pub(crate) fn extract(col: &Column) -> PolarsResult<Extracted> {
     })
 }
 
-/// Evidently 0.7's column type inference on one frame's column.
+/// Evidently 0.7's column type inference (`infer_column_type`) on one frame's column.
 pub(crate) fn infer_type(e: &Extracted) -> ColumnType {
     match &e.values {
         Values::Num { sorted, integer } => {
@@ -203,14 +203,29 @@ pub(crate) fn test_column(
         null_rate_drift: None,
         unseen_categories: None,
     };
-    let inferred = infer_type(r);
+    // Evidently 0.7 takes the data definition (column types) from the current dataset.
+    let inferred = infer_type(c);
     let ctype = set.column_type.unwrap_or(inferred);
     out.column_type = ctype;
+    let all_excluded = |e: &Extracted| e.nulls + e.nonfinite >= e.len;
+    if all_excluded(r) {
+        out.reason = Some("no usable value in reference (all null, NaN or infinite)".into());
+        return out;
+    }
+    if all_excluded(c) {
+        out.reason = Some("no usable value in current (all null, NaN or infinite)".into());
+        return out;
+    }
     if kind_of(&r.values) != kind_of(&c.values) {
         out.reason = Some(format!(
             "type changed: reference {} vs current {}",
             r.dtype, c.dtype
         ));
+        return out;
+    }
+    if let (Values::Unsupported(dt), _) | (_, Values::Unsupported(dt)) = (&r.values, &c.values) {
+        out.column_type = ColumnType::Unsupported;
+        out.reason = Some(format!("unsupported data type {dt}"));
         return out;
     }
     match ctype {
@@ -219,22 +234,10 @@ pub(crate) fn test_column(
             return out;
         }
         ColumnType::Unsupported => {
-            out.reason = Some(format!("unsupported data type {}", r.dtype));
+            out.reason = Some("column type set to unsupported".into());
             return out;
         }
         _ => {}
-    }
-    if let (Values::Unsupported(dt), _) | (_, Values::Unsupported(dt)) = (&r.values, &c.values) {
-        out.reason = Some(format!("unsupported data type {dt}"));
-        return out;
-    }
-    if out.n_reference == 0 {
-        out.reason = Some("no usable value in reference (all null, NaN or infinite)".into());
-        return out;
-    }
-    if out.n_current == 0 {
-        out.reason = Some("no usable value in current (all null, NaN or infinite)".into());
-        return out;
     }
     if ctype == ColumnType::Numerical && matches!(r.values, Values::Cat(_)) {
         out.reason = Some("numerical type requested for non-numeric values".into());

@@ -16,7 +16,8 @@
 //! | numerical with 3–5, categorical with > 2 distinct | `chisquare` (p < 0.05) | `jensenshannon` (≥ 0.1) |
 //! | 1–2 distinct values | `z` (p < 0.05) | `jensenshannon` (≥ 0.1) |
 //!
-//! Column types: float → numerical; integer → categorical with at most 10 distinct values
+//! Column types are inferred on the **current** frame, as Evidently 0.7 does (its data definition
+//! comes from the current dataset): float → numerical; integer → categorical with at most 10 distinct values
 //! (and no nulls, since pandas would hold it as float), else numerical; bool, categorical and
 //! strings with at most 50 % distinct values → categorical; other strings are text and
 //! skipped. Distinct counts are over the union of both frames after removing nulls, NaN and
