@@ -71,7 +71,7 @@ pub(crate) fn extract(col: &Column) -> PolarsResult<Extracted> {
                 nonfinite += 1;
             }
         }
-        sorted.sort_unstable_by(f64::total_cmp);
+        binning::sort_f64(&mut sorted);
         return Ok(Extracted {
             values: Values::Num {
                 sorted,
@@ -244,7 +244,32 @@ pub(crate) fn test_column(
         return out;
     }
 
-    // Category counts over the union (sorted keys), for categorical tests.
+    // Distinct values over the union; for numbers only "more than 5" matters to the test
+    // choice, so the count stops at 6 and full per-value counts are built only when a
+    // categorical test needs them.
+    let numeric_pair = match (&r.values, &c.values) {
+        (Values::Num { sorted: a, .. }, Values::Num { sorted: b, .. }) => Some((a, b)),
+        _ => None,
+    };
+    let n_values = match (&r.values, &c.values, numeric_pair) {
+        (_, _, Some((a, b))) => binning::union_distinct_capped(a, b, 6),
+        (Values::Cat(a), Values::Cat(b), None) => {
+            a.len() + b.keys().filter(|k| !a.contains_key(*k)).count()
+        }
+        _ => 0,
+    };
+    if n_values == 0 {
+        out.reason = Some("no value to test".into());
+        return out;
+    }
+    let test = set
+        .stattest
+        .unwrap_or_else(|| default_stattest(ctype, out.n_reference, n_values));
+    let needs_counts = numeric_pair.is_none()
+        || ctype != ColumnType::Numerical
+        || matches!(test, StatTest::ChiSquare | StatTest::Z);
+
+    // Counts over the union (sorted keys), for categorical tests.
     let (keys, rc, cc): (Vec<String>, Vec<f64>, Vec<f64>) = match (&r.values, &c.values) {
         (Values::Cat(a), Values::Cat(b)) => {
             let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
@@ -260,14 +285,13 @@ pub(crate) fn test_column(
                 .collect();
             (keys.into_iter().cloned().collect(), rc, cc)
         }
-        (Values::Num { sorted: a, .. }, Values::Num { sorted: b, .. }) => {
+        (Values::Num { sorted: a, .. }, Values::Num { sorted: b, .. }) if needs_counts => {
             let (rc, cc) = binning::union_value_counts(a, b);
             (Vec::new(), rc, cc)
         }
-        _ => unreachable_pair(),
+        _ => (Vec::new(), Vec::new(), Vec::new()),
     };
-    let n_values = rc.len();
-    if n_values == 0 {
+    if needs_counts && rc.is_empty() {
         out.reason = Some("no value to test".into());
         return out;
     }
@@ -294,9 +318,6 @@ pub(crate) fn test_column(
         out.unseen_categories = Some(unseen);
     }
 
-    let test = set
-        .stattest
-        .unwrap_or_else(|| default_stattest(ctype, out.n_reference, n_values));
     let threshold = set.threshold.unwrap_or(test.default_threshold());
     out.stattest_name = Some(test.name().to_string());
     out.stattest_threshold = Some(threshold);
@@ -426,10 +447,6 @@ pub(crate) fn test_column(
         }
     }
     out
-}
-
-fn unreachable_pair() -> (Vec<String>, Vec<f64>, Vec<f64>) {
-    (Vec::new(), Vec::new(), Vec::new())
 }
 
 fn shares(rc: &[f64], cc: &[f64]) -> (Vec<f64>, Vec<f64>) {

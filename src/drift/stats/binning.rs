@@ -210,3 +210,115 @@ pub(crate) fn union_value_counts(r: &[f64], c: &[f64]) -> (Vec<f64>, Vec<f64>) {
     }
     (rc, cc)
 }
+
+/// Distinct values over the union of two sorted samples, counting no further than `cap`.
+pub(crate) fn union_distinct_capped(r: &[f64], c: &[f64], cap: usize) -> usize {
+    let (mut i, mut j, mut n) = (0, 0, 0);
+    while n < cap {
+        let x = match (r.get(i), c.get(j)) {
+            (Some(a), Some(b)) => a.min(*b),
+            (Some(a), None) => *a,
+            (None, Some(b)) => *b,
+            (None, None) => break,
+        };
+        // Skip the run of x in each sample with a binary search (long runs are common).
+        i += r[i..].partition_point(|v| *v <= x);
+        j += c[j..].partition_point(|v| *v <= x);
+        n += 1;
+    }
+    n
+}
+
+/// Sorts finite floats ascending in the order of [`f64::total_cmp`], by an LSD radix sort on
+/// the order-preserving bit pattern (11-bit digits, passes with a single bucket skipped);
+/// small inputs use the standard sort.
+pub(crate) fn sort_f64(v: &mut Vec<f64>) {
+    const SMALL: usize = 4096;
+    if v.len() < SMALL {
+        v.sort_unstable_by(f64::total_cmp);
+        return;
+    }
+    const BITS: u32 = 11;
+    const BUCKETS: usize = 1 << BITS;
+    const PASSES: usize = 6; // 6 × 11 ≥ 64
+    let key = |x: f64| -> u64 {
+        let b = x.to_bits();
+        if b >> 63 == 1 {
+            !b
+        } else {
+            b | (1 << 63)
+        }
+    };
+    let mut keys: Vec<u64> = v.iter().map(|x| key(*x)).collect();
+    let mut hist = vec![[0usize; BUCKETS]; PASSES];
+    for k in &keys {
+        for (p, h) in hist.iter_mut().enumerate() {
+            h[((k >> (p as u32 * BITS)) as usize) & (BUCKETS - 1)] += 1;
+        }
+    }
+    let n = keys.len();
+    let mut tmp = vec![0u64; n];
+    for (p, h) in hist.iter_mut().enumerate() {
+        if h.iter().any(|&c| c == n) {
+            continue; // every key has the same digit here
+        }
+        let mut sum = 0;
+        for c in h.iter_mut() {
+            let t = *c;
+            *c = sum;
+            sum += t;
+        }
+        let shift = p as u32 * BITS;
+        for &k in &keys {
+            let d = ((k >> shift) as usize) & (BUCKETS - 1);
+            tmp[h[d]] = k;
+            h[d] += 1;
+        }
+        std::mem::swap(&mut keys, &mut tmp);
+    }
+    for (x, k) in v.iter_mut().zip(&keys) {
+        let b = if k >> 63 == 1 { k & !(1 << 63) } else { !k };
+        *x = f64::from_bits(b);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn radix_sort_matches_total_cmp() {
+        let mut s = 0x9E37_79B9_7F4A_7C15u64;
+        let mut v: Vec<f64> = (0..20_000)
+            .map(|i| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                match i % 5 {
+                    0 => (s % 100) as f64 - 50.0,
+                    1 => -0.0,
+                    2 => f64::from_bits(s >> 2) * if s & 1 == 0 { 1.0 } else { -1.0 },
+                    _ => (s as f64 / u64::MAX as f64) * 1e-300,
+                }
+            })
+            .filter(|x| x.is_finite())
+            .collect();
+        let mut want = v.clone();
+        want.sort_unstable_by(f64::total_cmp);
+        sort_f64(&mut v);
+        assert_eq!(
+            v.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+            want.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn union_distinct_capped_counts() {
+        assert_eq!(union_distinct_capped(&[1.0, 1.0, 2.0], &[2.0, 3.0], 10), 3);
+        assert_eq!(
+            union_distinct_capped(&[1.0, 2.0, 3.0, 4.0], &[5.0, 6.0, 7.0], 6),
+            6
+        );
+        assert_eq!(union_distinct_capped(&[], &[], 6), 0);
+    }
+}

@@ -75,6 +75,6 @@ pub(crate) fn check_finite(name: &'static str, x: &[f64]) -> Result<(), StatsErr
 /// Sorts a copy of finite values (total order).
 pub(crate) fn sorted_copy(x: &[f64]) -> Vec<f64> {
     let mut v = x.to_vec();
-    v.sort_unstable_by(f64::total_cmp);
+    binning::sort_f64(&mut v);
     v
 }
