@@ -8,7 +8,8 @@ use std::path::Path;
 /// Scans a Parquet or CSV file lazily (only the columns a report needs are read).
 ///
 /// Files ending in `.csv` (any case) are read as CSV with a header row and schema inference
-/// over the first 10 000 rows; every other file must be Parquet (checked by its `PAR1` magic
+/// over all rows (so a float appearing late does not break an integer guess); every other
+/// file must be Parquet (checked by its `PAR1` magic
 /// bytes at both ends). The schema is resolved eagerly, so an unreadable, truncated or
 /// non-Parquet file is reported here and not later.
 ///
@@ -46,7 +47,7 @@ pub fn scan_file(path: impl AsRef<Path>) -> Result<LazyFrame, DriftError> {
     let mut lf = if is_csv {
         LazyCsvReader::new(PlRefPath::new(path_str.as_str()))
             .with_has_header(true)
-            .with_infer_schema_length(Some(10_000))
+            .with_infer_schema_length(None)
             .finish()
             .map_err(|source| DriftError::Polars {
                 context: context.clone(),
