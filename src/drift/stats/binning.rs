@@ -232,7 +232,7 @@ pub(crate) fn union_distinct_capped(r: &[f64], c: &[f64], cap: usize) -> usize {
 /// Sorts finite floats ascending in the order of [`f64::total_cmp`], by an LSD radix sort on
 /// the order-preserving bit pattern (11-bit digits, passes with a single bucket skipped);
 /// small inputs use the standard sort.
-pub(crate) fn sort_f64(v: &mut Vec<f64>) {
+pub(crate) fn sort_f64(v: &mut [f64]) {
     const SMALL: usize = 4096;
     if v.len() < SMALL {
         v.sort_unstable_by(f64::total_cmp);
@@ -259,7 +259,7 @@ pub(crate) fn sort_f64(v: &mut Vec<f64>) {
     let n = keys.len();
     let mut tmp = vec![0u64; n];
     for (p, h) in hist.iter_mut().enumerate() {
-        if h.iter().any(|&c| c == n) {
+        if h.contains(&n) {
             continue; // every key has the same digit here
         }
         let mut sum = 0;
