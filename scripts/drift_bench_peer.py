@@ -38,5 +38,5 @@ for name in ref.columns:
         q = np.array([cc.get(k, 0) / len(c) for k in keys])
         score = distance.jensenshannon(p, q)
     drifted += score >= 0.1
-    print(f"{name}: {score:.6f}")
+    print(f"{name}: {float(score)!r}")
 print(f"scipy: drifted {drifted} of {len(ref.columns)}")
