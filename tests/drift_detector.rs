@@ -391,3 +391,23 @@ fn csv_input() {
     assert_eq!(r.number_of_drifted_columns, 0);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn multiple_testing_corrections() {
+    let p = [0.01, 0.04, 0.03, 0.2, 0.001];
+    // scipy.stats.false_discovery_control([0.01, 0.04, 0.03, 0.2, 0.001], method='bh')
+    //   -> [0.025, 0.05, 0.05, 0.2, 0.005]
+    let bh = Correction::BenjaminiHochberg.adjust(&p);
+    for (g, w) in bh.iter().zip([0.025, 0.05, 0.05, 0.2, 0.005]) {
+        assert!((g - w).abs() < 1e-12, "{bh:?}");
+    }
+    // Holm: sorted p·(m − rank), running max, capped at 1.
+    assert_eq!(
+        Correction::Holm.adjust(&p),
+        vec![0.04, 0.09, 0.09, 0.2, 0.005]
+    );
+    assert_eq!(
+        Correction::Bonferroni.adjust(&p),
+        vec![0.05, 0.2, 0.15, 1.0, 0.005]
+    );
+}
