@@ -35,8 +35,10 @@ pub fn smirnov_sf(n: u64, x: f64) -> f64 {
     let jmax = (nf * (1.0 - x)).floor() as u64;
     let ln_n_fact = ln_gamma(nf + 1.0);
     let ln_x = x.ln();
-    let mut terms = Vec::with_capacity(jmax as usize + 1);
+    // Streaming log-sum-exp. The terms are unimodal in j, so once past the peak and below
+    // e^-60 of it (far under f64 resolution) the rest cannot matter.
     let mut max_t = f64::NEG_INFINITY;
+    let mut sum = 0.0f64; // Σ exp(t − max_t)
     for j in 0..=jmax {
         let jf = j as f64;
         let a = 1.0 - x - jf / nf;
@@ -47,14 +49,20 @@ pub fn smirnov_sf(n: u64, x: f64) -> f64 {
         let ln_c = ln_n_fact - ln_gamma(jf + 1.0) - ln_gamma(nf - jf + 1.0);
         let t =
             ln_c + (nf - jf) * (-(x + jf / nf)).ln_1p() + (jf - 1.0) * (x + jf / nf).ln() + ln_x;
-        max_t = max_t.max(t);
-        terms.push(t);
+        if t > max_t {
+            sum = sum * (max_t - t).exp() + 1.0;
+            max_t = t;
+        } else {
+            sum += (t - max_t).exp();
+            if t < max_t - 60.0 {
+                break;
+            }
+        }
     }
-    if terms.is_empty() {
+    if max_t == f64::NEG_INFINITY {
         return 0.0;
     }
-    let s: f64 = terms.iter().map(|t| (t - max_t).exp()).sum();
-    (max_t + s.ln()).exp().clamp(0.0, 1.0)
+    (max_t + sum.ln()).exp().clamp(0.0, 1.0)
 }
 
 /// Survival function of the two-sided one-sample Kolmogorov–Smirnov statistic for sample
