@@ -59,6 +59,8 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod active_users;
+#[cfg(feature = "drift")]
+pub mod drift;
 pub mod error;
 pub mod exporter;
 #[cfg(feature = "http")]

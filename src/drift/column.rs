@@ -1,0 +1,488 @@
+//! Per-column extraction (polars → plain vectors) and testing.
+
+use super::detector::{ChiSquareMode, PsiBinning, StatTest};
+use super::report::{ColumnDrift, ColumnStatus, ColumnType};
+use super::stats::{self, binning, psi as psi_mod};
+use polars::prelude::*;
+use std::collections::BTreeMap;
+
+/// Largest number of distinct integers for which an integer column is categorical
+/// (Evidently's `INTEGER_CARDINALITY_LIMIT`).
+const INTEGER_CARDINALITY_LIMIT: usize = 10;
+
+/// A column's values, cleaned.
+pub(crate) enum Values {
+    /// Finite numbers, sorted ascending.
+    Num { sorted: Vec<f64>, integer: bool },
+    /// Category → count (sorted by category).
+    Cat(BTreeMap<String, u64>),
+    /// Data type the detector cannot test.
+    Unsupported(String),
+}
+
+pub(crate) struct Extracted {
+    pub values: Values,
+    pub len: usize,
+    pub nulls: usize,
+    pub nonfinite: usize,
+    pub dtype: String,
+}
+
+impl Extracted {
+    pub fn used(&self) -> usize {
+        match &self.values {
+            Values::Num { sorted, .. } => sorted.len(),
+            Values::Cat(m) => m.values().sum::<u64>() as usize,
+            Values::Unsupported(_) => 0,
+        }
+    }
+    fn excluded_share(&self) -> f64 {
+        if self.len == 0 {
+            0.0
+        } else {
+            (self.nulls + self.nonfinite) as f64 / self.len as f64
+        }
+    }
+    fn nonfinite_share(&self) -> f64 {
+        if self.len == 0 {
+            0.0
+        } else {
+            self.nonfinite as f64 / self.len as f64
+        }
+    }
+}
+
+/// Converts one polars column to cleaned plain values.
+pub(crate) fn extract(col: &Column) -> PolarsResult<Extracted> {
+    let s = col.as_materialized_series();
+    let dtype = s.dtype().clone();
+    let len = s.len();
+    let nulls = s.null_count();
+    let dtype_name = format!("{dtype}");
+    if dtype.is_float() || dtype.is_integer() {
+        let f = s.cast(&DataType::Float64)?;
+        let ca = f.f64()?;
+        let mut sorted = Vec::with_capacity(len - nulls);
+        let mut nonfinite = 0;
+        for v in ca.iter().flatten() {
+            if v.is_finite() {
+                sorted.push(v);
+            } else {
+                nonfinite += 1;
+            }
+        }
+        binning::sort_f64(&mut sorted);
+        return Ok(Extracted {
+            values: Values::Num {
+                sorted,
+                integer: dtype.is_integer(),
+            },
+            len,
+            nulls,
+            nonfinite,
+            dtype: dtype_name,
+        });
+    }
+    if dtype.is_bool() {
+        let ca = s.bool()?;
+        let mut m = BTreeMap::new();
+        for v in ca.iter().flatten() {
+            *m.entry(if v { "True" } else { "False" }.to_string())
+                .or_insert(0) += 1;
+        }
+        return Ok(Extracted {
+            values: Values::Cat(m),
+            len,
+            nulls,
+            nonfinite: 0,
+            dtype: dtype_name,
+        });
+    }
+    if dtype.is_string() || dtype.is_categorical() || dtype.is_enum() {
+        let st = s.cast(&DataType::String)?;
+        let ca = st.str()?;
+        let mut m: BTreeMap<String, u64> = BTreeMap::new();
+        for v in ca.iter().flatten() {
+            if let Some(c) = m.get_mut(v) {
+                *c += 1;
+            } else {
+                m.insert(v.to_string(), 1);
+            }
+        }
+        return Ok(Extracted {
+            values: Values::Cat(m),
+            len,
+            nulls,
+            nonfinite: 0,
+            dtype: if dtype.is_string() {
+                dtype_name
+            } else {
+                format!("{dtype_name}(categorical)")
+            },
+        });
+    }
+    Ok(Extracted {
+        values: Values::Unsupported(dtype_name.clone()),
+        len,
+        nulls,
+        nonfinite: 0,
+        dtype: dtype_name,
+    })
+}
+
+/// Evidently 0.7's column type inference (`infer_column_type`) on one frame's column.
+pub(crate) fn infer_type(e: &Extracted) -> ColumnType {
+    match &e.values {
+        Values::Num { sorted, integer } => {
+            // pandas stores an integer column with missing values as float64.
+            if *integer
+                && e.nulls == 0
+                && binning::distinct_sorted(sorted) <= INTEGER_CARDINALITY_LIMIT
+            {
+                ColumnType::Categorical
+            } else {
+                ColumnType::Numerical
+            }
+        }
+        Values::Cat(m) => {
+            if e.dtype.starts_with("str") {
+                let count: u64 = m.values().sum();
+                if m.len() as f64 > count as f64 * 0.5 {
+                    return ColumnType::Text;
+                }
+            }
+            ColumnType::Categorical
+        }
+        Values::Unsupported(_) => ColumnType::Unsupported,
+    }
+}
+
+/// Per-column settings resolved from the detector's options.
+pub(crate) struct ColumnSettings {
+    pub column_type: Option<ColumnType>,
+    pub stattest: Option<StatTest>,
+    pub threshold: Option<f64>,
+    pub psi_binning: PsiBinning,
+    pub chisquare_mode: ChiSquareMode,
+    pub effect_gate: Option<f64>,
+}
+
+fn kind_of(v: &Values) -> &'static str {
+    match v {
+        Values::Num { .. } => "numeric",
+        Values::Cat(_) => "categorical",
+        Values::Unsupported(_) => "unsupported",
+    }
+}
+
+/// Runs the drift test on one column.
+pub(crate) fn test_column(
+    name: &str,
+    r: &Extracted,
+    c: &Extracted,
+    set: &ColumnSettings,
+) -> ColumnDrift {
+    let mut out = ColumnDrift {
+        column_name: name.to_string(),
+        column_type: ColumnType::Unsupported,
+        stattest_name: None,
+        stattest_threshold: None,
+        drift_score: None,
+        statistic: None,
+        p_value: None,
+        drift_detected: false,
+        status: ColumnStatus::Skipped,
+        reason: None,
+        n_reference: r.used(),
+        n_current: c.used(),
+        null_share_reference: r.excluded_share(),
+        null_share_current: c.excluded_share(),
+        nonfinite_share_reference: r.nonfinite_share(),
+        nonfinite_share_current: c.nonfinite_share(),
+        effect_size: None,
+        null_rate_drift: None,
+        unseen_categories: None,
+    };
+    // Evidently 0.7 takes the data definition (column types) from the current dataset.
+    let inferred = infer_type(c);
+    let ctype = set.column_type.unwrap_or(inferred);
+    out.column_type = ctype;
+    let all_excluded = |e: &Extracted| e.nulls + e.nonfinite >= e.len;
+    if all_excluded(r) {
+        out.reason = Some("no usable value in reference (all null, NaN or infinite)".into());
+        return out;
+    }
+    if all_excluded(c) {
+        out.reason = Some("no usable value in current (all null, NaN or infinite)".into());
+        return out;
+    }
+    if kind_of(&r.values) != kind_of(&c.values) {
+        out.reason = Some(format!(
+            "type changed: reference {} vs current {}",
+            r.dtype, c.dtype
+        ));
+        return out;
+    }
+    if let (Values::Unsupported(dt), _) | (_, Values::Unsupported(dt)) = (&r.values, &c.values) {
+        out.column_type = ColumnType::Unsupported;
+        out.reason = Some(format!("unsupported data type {dt}"));
+        return out;
+    }
+    match ctype {
+        ColumnType::Text => {
+            out.reason = Some("text column (high-cardinality strings) is not tested".into());
+            return out;
+        }
+        ColumnType::Unsupported => {
+            out.reason = Some("column type set to unsupported".into());
+            return out;
+        }
+        _ => {}
+    }
+    if ctype == ColumnType::Numerical && matches!(r.values, Values::Cat(_)) {
+        out.reason = Some("numerical type requested for non-numeric values".into());
+        return out;
+    }
+
+    // Distinct values over the union; for numbers only "more than 5" matters to the test
+    // choice, so the count stops at 6 and full per-value counts are built only when a
+    // categorical test needs them.
+    let numeric_pair = match (&r.values, &c.values) {
+        (Values::Num { sorted: a, .. }, Values::Num { sorted: b, .. }) => Some((a, b)),
+        _ => None,
+    };
+    let n_values = match (&r.values, &c.values, numeric_pair) {
+        (_, _, Some((a, b))) => binning::union_distinct_capped(a, b, 6),
+        (Values::Cat(a), Values::Cat(b), None) => {
+            a.len() + b.keys().filter(|k| !a.contains_key(*k)).count()
+        }
+        _ => 0,
+    };
+    if n_values == 0 {
+        out.reason = Some("no value to test".into());
+        return out;
+    }
+    let test = set
+        .stattest
+        .unwrap_or_else(|| default_stattest(ctype, out.n_reference, n_values));
+    let needs_counts = numeric_pair.is_none()
+        || ctype != ColumnType::Numerical
+        || matches!(test, StatTest::ChiSquare | StatTest::Z);
+
+    // Counts over the union (sorted keys), for categorical tests.
+    let (keys, rc, cc): (Vec<String>, Vec<f64>, Vec<f64>) = match (&r.values, &c.values) {
+        (Values::Cat(a), Values::Cat(b)) => {
+            let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            let rc = keys
+                .iter()
+                .map(|k| *a.get(*k).unwrap_or(&0) as f64)
+                .collect();
+            let cc = keys
+                .iter()
+                .map(|k| *b.get(*k).unwrap_or(&0) as f64)
+                .collect();
+            (keys.into_iter().cloned().collect(), rc, cc)
+        }
+        (Values::Num { sorted: a, .. }, Values::Num { sorted: b, .. }) if needs_counts => {
+            let (rc, cc) = binning::union_value_counts(a, b);
+            (Vec::new(), rc, cc)
+        }
+        _ => (Vec::new(), Vec::new(), Vec::new()),
+    };
+    if needs_counts && rc.is_empty() {
+        out.reason = Some("no value to test".into());
+        return out;
+    }
+    if ctype == ColumnType::Categorical {
+        let unseen: Vec<String> = match (&r.values, &c.values) {
+            (Values::Cat(_), Values::Cat(_)) => keys
+                .iter()
+                .zip(rc.iter().zip(&cc))
+                .filter(|(_, (r, c))| **r == 0.0 && **c > 0.0)
+                .map(|(k, _)| k.clone())
+                .take(20)
+                .collect(),
+            (Values::Num { sorted: a, .. }, Values::Num { sorted: b, .. }) => {
+                let mut u: Vec<f64> = b.clone();
+                u.dedup();
+                u.into_iter()
+                    .filter(|v| a.binary_search_by(|x| x.total_cmp(v)).is_err())
+                    .take(20)
+                    .map(format_num)
+                    .collect()
+            }
+            _ => Vec::new(),
+        };
+        out.unseen_categories = Some(unseen);
+    }
+
+    let threshold = set.threshold.unwrap_or(test.default_threshold());
+    out.stattest_name = Some(test.name().to_string());
+    out.stattest_threshold = Some(threshold);
+
+    let numeric = match (&r.values, &c.values) {
+        (Values::Num { sorted: a, .. }, Values::Num { sorted: b, .. }) => {
+            Some((a.as_slice(), b.as_slice()))
+        }
+        _ => None,
+    };
+    let result: Result<(f64, Option<f64>), String> = match test {
+        StatTest::Ks => match numeric {
+            Some((a, b)) => stats::ks_2samp_sorted(a, b)
+                .map(|t| (t.statistic, Some(t.p_value)))
+                .map_err(|e| e.to_string()),
+            None => Err("ks needs numeric values".into()),
+        },
+        StatTest::ChiSquare => match set.chisquare_mode {
+            ChiSquareMode::GoodnessOfFit => stats::chisquare_gof(&rc, &cc),
+            ChiSquareMode::Homogeneity => stats::chi2_contingency_2xk(&rc, &cc, true),
+        }
+        .map(|t| (t.statistic, Some(t.p_value)))
+        .map_err(|e| e.to_string()),
+        StatTest::Z => {
+            // Evidently codes the first category (sorted) as 0, all others as 1.
+            let (n1, n2) = (out.n_reference as u64, out.n_current as u64);
+            let x1 = n1 - rc[0] as u64;
+            let x2 = n2 - cc[0] as u64;
+            let single_same = n_values == 1;
+            if single_same {
+                Ok((0.0, Some(1.0)))
+            } else {
+                stats::z_test_proportions(x1, n1, x2, n2)
+                    .map(|t| (t.statistic, Some(t.p_value)))
+                    .map_err(|e| e.to_string())
+            }
+        }
+        StatTest::Wasserstein => match numeric {
+            Some((a, b)) => {
+                let norm = stats::population_std(a).max(0.001);
+                Ok((stats::wasserstein_distance_sorted(a, b) / norm, None))
+            }
+            None => Err("wasserstein needs numeric values".into()),
+        },
+        StatTest::JensenShannon => {
+            let (p, q) = match numeric {
+                Some((a, b)) => {
+                    let bd = binning::evidently_binned_sorted(
+                        a,
+                        b,
+                        ctype == ColumnType::Numerical,
+                        false,
+                    );
+                    (bd.reference, bd.current)
+                }
+                None => shares(&rc, &cc),
+            };
+            stats::jensenshannon(&p, &q)
+                .map(|d| (d, None))
+                .map_err(|e| e.to_string())
+        }
+        StatTest::Psi => match (set.psi_binning, numeric) {
+            (PsiBinning::Quantile { n_bins, floor }, Some((a, b)))
+                if ctype == ColumnType::Numerical =>
+            {
+                psi_mod::psi_quantile_bins_sorted(a, b, n_bins, floor)
+                    .map(|d| (d, None))
+                    .map_err(|e| e.to_string())
+            }
+            (PsiBinning::Evidently, Some((a, b))) => {
+                let bd =
+                    binning::evidently_binned_sorted(a, b, ctype == ColumnType::Numerical, true);
+                stats::psi(&bd.reference, &bd.current)
+                    .map(|d| (d, None))
+                    .map_err(|e| e.to_string())
+            }
+            (binning_opt, _) => {
+                let (mut p, mut q) = shares(&rc, &cc);
+                match binning_opt {
+                    PsiBinning::Quantile { floor, .. } => {
+                        for v in p.iter_mut().chain(q.iter_mut()) {
+                            if *v == 0.0 {
+                                *v = floor;
+                            }
+                        }
+                    }
+                    PsiBinning::Evidently => {
+                        binning::evidently_fill_zeros(&mut p);
+                        binning::evidently_fill_zeros(&mut q);
+                    }
+                }
+                stats::psi(&p, &q)
+                    .map(|d| (d, None))
+                    .map_err(|e| e.to_string())
+            }
+        },
+    };
+    match result {
+        Ok((statistic, p_value)) => {
+            let score = p_value.unwrap_or(statistic);
+            if score.is_nan() {
+                out.reason = Some(format!("{} returned NaN", test.name()));
+                return out;
+            }
+            out.statistic = Some(statistic);
+            out.p_value = p_value;
+            out.drift_score = Some(score);
+            out.drift_detected = test.is_drift(score, threshold);
+            out.status = ColumnStatus::Ok;
+            if let Some(tau) = set.effect_gate {
+                let effect = match numeric {
+                    Some((a, b)) if ctype == ColumnType::Numerical => {
+                        stats::wasserstein_distance_sorted(a, b)
+                            / stats::population_std(a).max(0.001)
+                    }
+                    _ => {
+                        let (p, q) = shares(&rc, &cc);
+                        stats::jensenshannon(&p, &q).unwrap_or(0.0)
+                    }
+                };
+                out.effect_size = Some(effect);
+                out.drift_detected = out.drift_detected && effect >= tau;
+            }
+        }
+        Err(e) => {
+            out.reason = Some(e);
+        }
+    }
+    out
+}
+
+fn shares(rc: &[f64], cc: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    let nr: f64 = rc.iter().sum();
+    let nc: f64 = cc.iter().sum();
+    (
+        rc.iter().map(|v| v / nr).collect(),
+        cc.iter().map(|v| v / nc).collect(),
+    )
+}
+
+fn format_num(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v}")
+    }
+}
+
+/// Evidently 0.7's default test choice.
+pub(crate) fn default_stattest(ctype: ColumnType, n_reference: usize, n_values: usize) -> StatTest {
+    if n_reference <= 1000 {
+        match ctype {
+            ColumnType::Numerical if n_values > 5 => StatTest::Ks,
+            _ => {
+                if n_values > 2 {
+                    StatTest::ChiSquare
+                } else {
+                    StatTest::Z
+                }
+            }
+        }
+    } else {
+        match ctype {
+            ColumnType::Numerical if n_values > 5 => StatTest::Wasserstein,
+            _ => StatTest::JensenShannon,
+        }
+    }
+}

@@ -1,0 +1,71 @@
+use std::path::PathBuf;
+use thiserror::Error;
+
+/// Which of the two frames an error or a note is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum Frame {
+    /// The reference (baseline) frame.
+    Reference,
+    /// The current (production) frame.
+    Current,
+}
+
+impl std::fmt::Display for Frame {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Frame::Reference => "reference",
+            Frame::Current => "current",
+        })
+    }
+}
+
+/// Errors of the drift detector: unusable input. Problems with a single column never abort a
+/// report; they give that column `status: "skipped"` and a `reason` instead.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum DriftError {
+    /// A frame has no rows or no columns.
+    #[error("{frame} frame is empty (no rows or no columns)")]
+    EmptyFrame {
+        /// The empty frame.
+        frame: Frame,
+    },
+    /// The two frames share no column name.
+    #[error("reference and current frames have no column in common")]
+    NoCommonColumns,
+    /// An option is out of its domain (a threshold or drift share that is not finite, a
+    /// drift share outside `[0, 1]`, an unknown test name).
+    #[error("invalid option `{name}`: {reason}")]
+    InvalidOption {
+        /// The option.
+        name: &'static str,
+        /// Why it is invalid.
+        reason: String,
+    },
+    /// A file could not be opened or read.
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file that should be Parquet is not (bad magic bytes, truncated).
+    #[error("{} is not a Parquet file", path.display())]
+    NotParquet {
+        /// The file.
+        path: PathBuf,
+    },
+    /// polars failed to scan or collect a file or frame.
+    #[error("{context}: {source}")]
+    Polars {
+        /// What was being done (names the file when there is one).
+        context: String,
+        /// The underlying polars error.
+        #[source]
+        source: polars::error::PolarsError,
+    },
+}

@@ -1,0 +1,324 @@
+//! Binning helpers shared by PSI and Jensen–Shannon.
+
+use super::{check_finite, sorted_copy, StatsError};
+
+/// Quantile of an ascending-sorted sample with linear interpolation between order statistics
+/// (Hyndman–Fan type 7, numpy's default `method="linear"`): at virtual index `h = q·(n−1)`,
+/// `Q = x⌊h⌋ + (h − ⌊h⌋)·(x⌊h⌋+1 − x⌊h⌋)`.
+///
+/// Reference: R. J. Hyndman and Y. Fan, "Sample quantiles in statistical packages",
+/// *Amer. Statist.* 50(4) (1996) 361–365.
+///
+/// Returns NaN for an empty sample or `q` outside `[0, 1]`.
+///
+/// ```
+/// use recwatch::drift::stats::quantile;
+/// // numpy.quantile([1, 2, 3, 4], 0.5) == 2.5
+/// assert_eq!(quantile(&[1.0, 2.0, 3.0, 4.0], 0.5), 2.5);
+/// ```
+pub fn quantile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() || !(0.0..=1.0).contains(&q) {
+        return f64::NAN;
+    }
+    let h = q * (sorted.len() - 1) as f64;
+    let lo = h.floor() as usize;
+    let t = h - lo as f64;
+    if lo + 1 >= sorted.len() {
+        return sorted[sorted.len() - 1];
+    }
+    let (a, b) = (sorted[lo], sorted[lo + 1]);
+    // numpy's _lerp: symmetric form for t ≥ 0.5
+    if t >= 0.5 {
+        b - (b - a) * (1.0 - t)
+    } else {
+        a + (b - a) * t
+    }
+}
+
+/// Histogram bin edges by Sturges' rule over `n` values spanning `[min, max]`, as
+/// `numpy.histogram_bin_edges(x, bins="sturges")`: `⌈log₂ n + 1⌉` equal-width bins, widened to
+/// `[min − 0.5, max + 0.5]` when `min == max`.
+///
+/// Reference: H. A. Sturges, "The choice of a class interval", *JASA* 21 (1926) 65–66.
+///
+/// ```
+/// use recwatch::drift::stats::sturges_edges;
+/// // numpy.histogram_bin_edges(range(8), bins="sturges") -> 5 edges from 0 to 7
+/// let e = sturges_edges(0.0, 7.0, 8);
+/// assert_eq!(e, vec![0.0, 1.75, 3.5, 5.25, 7.0]);
+/// ```
+pub fn sturges_edges(min: f64, max: f64, n: usize) -> Vec<f64> {
+    let (mut first, mut last) = (min, max);
+    if first == last {
+        first -= 0.5;
+        last += 0.5;
+    }
+    let nbins = if n == 0 {
+        1
+    } else {
+        ((n as f64).log2() + 1.0).ceil() as usize
+    };
+    let step = (last - first) / nbins as f64;
+    let mut edges: Vec<f64> = (0..=nbins).map(|i| i as f64 * step + first).collect();
+    edges[nbins] = last;
+    edges
+}
+
+/// Counts of sorted values per bin: `[eᵢ, eᵢ₊₁)`, the last bin closed, values outside the
+/// edges ignored (numpy's `histogram`).
+pub(crate) fn histogram_sorted(sorted: &[f64], edges: &[f64]) -> Vec<f64> {
+    let nb = edges.len() - 1;
+    let mut out = vec![0.0; nb];
+    let mut prev = sorted.partition_point(|v| *v < edges[0]);
+    for i in 0..nb {
+        let end = if i + 1 == nb {
+            sorted.partition_point(|v| *v <= edges[nb])
+        } else {
+            sorted.partition_point(|v| *v < edges[i + 1])
+        };
+        out[i] = (end - prev) as f64;
+        prev = end;
+    }
+    out
+}
+
+/// The proportions Evidently's `psi` and `jensenshannon` tests compare.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvidentlyBinned {
+    /// Share of reference values per bin (or per category).
+    pub reference: Vec<f64>,
+    /// Share of current values per bin (or per category).
+    pub current: Vec<f64>,
+}
+
+/// Bins two samples the way Evidently 0.7's `get_binned_data` does.
+///
+/// - `numerical` and more than 20 distinct reference values: Sturges bins over the union of
+///   both samples ([`sturges_edges`]), shares per bin;
+/// - otherwise every distinct value is a category: shares per value over the union of values.
+///
+/// With `fill_zeros` (Evidently's `psi` uses it, `jensenshannon` does not), a zero share is
+/// replaced by `min_nonzero / 10⁶` when the smallest non-zero share is ≤ 10⁻⁴, else by 10⁻⁴,
+/// separately for each sample.
+///
+/// # Errors
+///
+/// [`StatsError::EmptySample`] or [`StatsError::NonFinite`] for unusable samples.
+///
+/// ```
+/// use recwatch::drift::stats::evidently_binned;
+/// let b = evidently_binned(&[1.0, 1.0, 2.0, 2.0], &[1.0, 2.0, 2.0, 2.0], false, false)?;
+/// assert_eq!(b.reference, vec![0.5, 0.5]);
+/// assert_eq!(b.current, vec![0.25, 0.75]);
+/// # Ok::<(), recwatch::drift::stats::StatsError>(())
+/// ```
+pub fn evidently_binned(
+    reference: &[f64],
+    current: &[f64],
+    numerical: bool,
+    fill_zeros: bool,
+) -> Result<EvidentlyBinned, StatsError> {
+    check_finite("reference", reference)?;
+    check_finite("current", current)?;
+    let r = sorted_copy(reference);
+    let c = sorted_copy(current);
+    Ok(evidently_binned_sorted(&r, &c, numerical, fill_zeros))
+}
+
+/// [`evidently_binned`] on sorted, finite, non-empty samples.
+pub(crate) fn evidently_binned_sorted(
+    r: &[f64],
+    c: &[f64],
+    numerical: bool,
+    fill_zeros: bool,
+) -> EvidentlyBinned {
+    let (nr, nc) = (r.len() as f64, c.len() as f64);
+    let (mut rp, mut cp) = if numerical && distinct_sorted(r) > 20 {
+        let min = r[0].min(c[0]);
+        let max = r[r.len() - 1].max(c[c.len() - 1]);
+        let edges = sturges_edges(min, max, r.len() + c.len());
+        let rh = histogram_sorted(r, &edges);
+        let ch = histogram_sorted(c, &edges);
+        (
+            rh.into_iter().map(|v| v / nr).collect::<Vec<_>>(),
+            ch.into_iter().map(|v| v / nc).collect::<Vec<_>>(),
+        )
+    } else {
+        let (rc, cc) = union_value_counts(r, c);
+        (
+            rc.into_iter().map(|v| v / nr).collect(),
+            cc.into_iter().map(|v| v / nc).collect(),
+        )
+    };
+    if fill_zeros {
+        evidently_fill_zeros(&mut rp);
+        evidently_fill_zeros(&mut cp);
+    }
+    EvidentlyBinned {
+        reference: rp,
+        current: cp,
+    }
+}
+
+/// Evidently's zero fill (see [`evidently_binned`]); a vector with no non-zero share is left
+/// as it is.
+pub(crate) fn evidently_fill_zeros(p: &mut [f64]) {
+    let min_nz = p
+        .iter()
+        .copied()
+        .filter(|v| *v != 0.0)
+        .fold(f64::INFINITY, f64::min);
+    if !min_nz.is_finite() {
+        return;
+    }
+    let fill = if min_nz <= 1e-4 { min_nz / 1e6 } else { 1e-4 };
+    for v in p.iter_mut() {
+        if *v == 0.0 {
+            *v = fill;
+        }
+    }
+}
+
+/// Number of distinct values in a sorted slice.
+pub(crate) fn distinct_sorted(s: &[f64]) -> usize {
+    if s.is_empty() {
+        return 0;
+    }
+    1 + s.windows(2).filter(|w| w[0] != w[1]).count()
+}
+
+/// Counts per distinct value over the union of two sorted samples, aligned.
+pub(crate) fn union_value_counts(r: &[f64], c: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    let (mut i, mut j) = (0, 0);
+    let (mut rc, mut cc) = (Vec::new(), Vec::new());
+    while i < r.len() || j < c.len() {
+        let x = match (r.get(i), c.get(j)) {
+            (Some(a), Some(b)) => a.min(*b),
+            (Some(a), None) => *a,
+            (None, Some(b)) => *b,
+            (None, None) => break,
+        };
+        let (si, sj) = (i, j);
+        while i < r.len() && r[i] == x {
+            i += 1;
+        }
+        while j < c.len() && c[j] == x {
+            j += 1;
+        }
+        rc.push((i - si) as f64);
+        cc.push((j - sj) as f64);
+    }
+    (rc, cc)
+}
+
+/// Distinct values over the union of two sorted samples, counting no further than `cap`.
+pub(crate) fn union_distinct_capped(r: &[f64], c: &[f64], cap: usize) -> usize {
+    let (mut i, mut j, mut n) = (0, 0, 0);
+    while n < cap {
+        let x = match (r.get(i), c.get(j)) {
+            (Some(a), Some(b)) => a.min(*b),
+            (Some(a), None) => *a,
+            (None, Some(b)) => *b,
+            (None, None) => break,
+        };
+        // Skip the run of x in each sample with a binary search (long runs are common).
+        i += r[i..].partition_point(|v| *v <= x);
+        j += c[j..].partition_point(|v| *v <= x);
+        n += 1;
+    }
+    n
+}
+
+/// Sorts finite floats ascending in the order of [`f64::total_cmp`], by an LSD radix sort on
+/// the order-preserving bit pattern (11-bit digits, passes with a single bucket skipped);
+/// small inputs use the standard sort.
+pub(crate) fn sort_f64(v: &mut [f64]) {
+    const SMALL: usize = 4096;
+    if v.len() < SMALL {
+        v.sort_unstable_by(f64::total_cmp);
+        return;
+    }
+    const BITS: u32 = 11;
+    const BUCKETS: usize = 1 << BITS;
+    const PASSES: usize = 6; // 6 × 11 ≥ 64
+    let key = |x: f64| -> u64 {
+        let b = x.to_bits();
+        if b >> 63 == 1 {
+            !b
+        } else {
+            b | (1 << 63)
+        }
+    };
+    let mut keys: Vec<u64> = v.iter().map(|x| key(*x)).collect();
+    let mut hist = vec![[0usize; BUCKETS]; PASSES];
+    for k in &keys {
+        for (p, h) in hist.iter_mut().enumerate() {
+            h[((k >> (p as u32 * BITS)) as usize) & (BUCKETS - 1)] += 1;
+        }
+    }
+    let n = keys.len();
+    let mut tmp = vec![0u64; n];
+    for (p, h) in hist.iter_mut().enumerate() {
+        if h.contains(&n) {
+            continue; // every key has the same digit here
+        }
+        let mut sum = 0;
+        for c in h.iter_mut() {
+            let t = *c;
+            *c = sum;
+            sum += t;
+        }
+        let shift = p as u32 * BITS;
+        for &k in &keys {
+            let d = ((k >> shift) as usize) & (BUCKETS - 1);
+            tmp[h[d]] = k;
+            h[d] += 1;
+        }
+        std::mem::swap(&mut keys, &mut tmp);
+    }
+    for (x, k) in v.iter_mut().zip(&keys) {
+        let b = if k >> 63 == 1 { k & !(1 << 63) } else { !k };
+        *x = f64::from_bits(b);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn radix_sort_matches_total_cmp() {
+        let mut s = 0x9E37_79B9_7F4A_7C15u64;
+        let mut v: Vec<f64> = (0..20_000)
+            .map(|i| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                match i % 5 {
+                    0 => (s % 100) as f64 - 50.0,
+                    1 => -0.0,
+                    2 => f64::from_bits(s >> 2) * if s & 1 == 0 { 1.0 } else { -1.0 },
+                    _ => (s as f64 / u64::MAX as f64) * 1e-300,
+                }
+            })
+            .filter(|x| x.is_finite())
+            .collect();
+        let mut want = v.clone();
+        want.sort_unstable_by(f64::total_cmp);
+        sort_f64(&mut v);
+        assert_eq!(
+            v.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+            want.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn union_distinct_capped_counts() {
+        assert_eq!(union_distinct_capped(&[1.0, 1.0, 2.0], &[2.0, 3.0], 10), 3);
+        assert_eq!(
+            union_distinct_capped(&[1.0, 2.0, 3.0, 4.0], &[5.0, 6.0, 7.0], 6),
+            6
+        );
+        assert_eq!(union_distinct_capped(&[], &[], 6), 0);
+    }
+}

@@ -1,0 +1,127 @@
+//! Population stability index.
+
+use super::binning::{histogram_sorted, quantile};
+use super::{check_finite, sorted_copy, StatsError};
+
+/// Default floor for an empty bin's share in [`psi_quantile_bins`]: `1e-4`.
+///
+/// An empty bin would make `ln(r/c)` infinite; its share is raised to this value (in that
+/// sample only) before the index is computed. The same constant is Evidently's default fill.
+pub const PSI_DEFAULT_FLOOR: f64 = 1e-4;
+
+/// Population stability index of two vectors of shares:
+///
+/// ```text
+/// PSI = Σᵢ (rᵢ − cᵢ) · ln(rᵢ / cᵢ)
+/// ```
+///
+/// It is the symmetrised Kullback–Leibler divergence `KL(r‖c) + KL(c‖r)`, so PSI ≥ 0 and it is
+/// symmetric in its arguments. Common reading: < 0.1 stable, 0.1–0.25 moderate, > 0.25 shift.
+///
+/// Reference: B. Yurdakul, "Statistical properties of population stability index", PhD thesis,
+/// Western Michigan University (2018).
+///
+/// # Errors
+///
+/// [`StatsError::EmptySample`], [`StatsError::LengthMismatch`], and [`StatsError::NonFinite`]
+/// when a share is not finite or not strictly positive (fill empty bins first).
+///
+/// ```
+/// use recwatch::drift::stats::psi;
+/// let v = psi(&[0.5, 0.5], &[0.25, 0.75])?;
+/// assert!((v - 0.25 * (2f64).ln() - 0.25 * (1.5f64).ln()).abs() < 1e-12);
+/// # Ok::<(), recwatch::drift::stats::StatsError>(())
+/// ```
+pub fn psi(reference: &[f64], current: &[f64]) -> Result<f64, StatsError> {
+    for (name, x) in [("reference", reference), ("current", current)] {
+        if x.is_empty() {
+            return Err(StatsError::EmptySample { name });
+        }
+        if x.iter().any(|v| !v.is_finite() || *v <= 0.0) {
+            return Err(StatsError::NonFinite { name });
+        }
+    }
+    if reference.len() != current.len() {
+        return Err(StatsError::LengthMismatch {
+            left: reference.len(),
+            right: current.len(),
+        });
+    }
+    Ok(reference
+        .iter()
+        .zip(current)
+        .map(|(r, c)| (r - c) * (r / c).ln())
+        .sum())
+}
+
+/// PSI with bins at reference quantiles (recwatch's default binning).
+///
+/// Inner edges are the reference quantiles at `k/n_bins`, `k = 1 … n_bins−1` ([`quantile`],
+/// linear interpolation), duplicates removed; outer edges are ±∞, so every current value falls
+/// in some bin. Bins are `[eₖ, eₖ₊₁)`. Shares of an empty bin are raised to `floor`
+/// ([`PSI_DEFAULT_FLOOR`] is the usual choice), then [`psi`] is applied. With a constant
+/// reference there is a single edge and two bins (`< v` and `≥ v`).
+///
+/// # Errors
+///
+/// [`StatsError::EmptySample`] / [`StatsError::NonFinite`] for unusable samples;
+/// [`StatsError::InvalidParameter`] for `n_bins < 2` or `floor` not in `(0, 1)`.
+///
+/// ```
+/// use recwatch::drift::stats::{psi_quantile_bins, PSI_DEFAULT_FLOOR};
+/// let r: Vec<f64> = (0..100).map(f64::from).collect();
+/// assert!(psi_quantile_bins(&r, &r, 10, PSI_DEFAULT_FLOOR)?.abs() < 1e-12);
+/// # Ok::<(), recwatch::drift::stats::StatsError>(())
+/// ```
+pub fn psi_quantile_bins(
+    reference: &[f64],
+    current: &[f64],
+    n_bins: usize,
+    floor: f64,
+) -> Result<f64, StatsError> {
+    check_finite("reference", reference)?;
+    check_finite("current", current)?;
+    psi_quantile_bins_sorted(
+        &sorted_copy(reference),
+        &sorted_copy(current),
+        n_bins,
+        floor,
+    )
+}
+
+/// [`psi_quantile_bins`] on sorted finite samples.
+pub(crate) fn psi_quantile_bins_sorted(
+    r: &[f64],
+    c: &[f64],
+    n_bins: usize,
+    floor: f64,
+) -> Result<f64, StatsError> {
+    if n_bins < 2 {
+        return Err(StatsError::InvalidParameter {
+            name: "n_bins",
+            reason: "at least 2 bins are needed",
+        });
+    }
+    if !(floor > 0.0 && floor < 1.0) {
+        return Err(StatsError::InvalidParameter {
+            name: "floor",
+            reason: "must lie in (0, 1)",
+        });
+    }
+    let mut edges = vec![f64::NEG_INFINITY];
+    for k in 1..n_bins {
+        let q = quantile(r, k as f64 / n_bins as f64);
+        if q > *edges.last().unwrap_or(&f64::NEG_INFINITY) {
+            edges.push(q);
+        }
+    }
+    edges.push(f64::INFINITY);
+    let share = |s: &[f64]| -> Vec<f64> {
+        let n = s.len() as f64;
+        histogram_sorted(s, &edges)
+            .into_iter()
+            .map(|v| (v / n).max(if v == 0.0 { floor } else { 0.0 }))
+            .collect()
+    };
+    psi(&share(r), &share(c))
+}

@@ -1,0 +1,99 @@
+//! The `drift_report` example as a process: exit codes and one-line errors.
+//!
+//! Uses the example binary cargo builds next to the test binaries (`cargo test` builds
+//! examples before running tests; with a `--test` filter build it first with
+//! `cargo build --example drift_report --features drift`).
+#![cfg(feature = "drift")]
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn example() -> PathBuf {
+    // target/<profile>/deps/drift_cli-<hash> → target/<profile>/examples/drift_report
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().unwrap().parent().unwrap();
+    let bin = profile_dir
+        .join("examples")
+        .join(format!("drift_report{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build --example drift_report --features drift` first",
+        bin.display()
+    );
+    bin
+}
+
+fn fixture(name: &str) -> String {
+    format!("{}/tests/fixtures/drift/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(example()).args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn report_and_json() {
+    let dir = std::env::temp_dir().join(format!("recwatch-drift-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let json = dir.join("report.json");
+    let (code, stdout, stderr) = run(&[
+        "--reference",
+        &fixture("small_reference.parquet"),
+        "--current",
+        &fixture("small_current.parquet"),
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("dataset drift"));
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(v["number_of_columns"], 11);
+    assert_eq!(v["drift_by_columns"]["num_shift"]["stattest_name"], "ks");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn unusable_input_exits_2_with_one_line() {
+    let dir = std::env::temp_dir().join(format!("recwatch-drift-cli-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let garbage = dir.join("garbage.parquet");
+    std::fs::write(&garbage, b"definitely not parquet").unwrap();
+    let empty = dir.join("empty.csv");
+    std::fs::write(&empty, b"").unwrap();
+    let header_only = dir.join("header.csv");
+    std::fs::write(&header_only, b"num_same,city\n").unwrap();
+    let missing = dir.join("missing.parquet");
+    let good = fixture("small_current.parquet");
+    for bad in [&garbage, &empty, &header_only, &missing] {
+        let bad = bad.to_str().unwrap();
+        for args in [
+            ["--reference", bad, "--current", &good],
+            ["--reference", &good, "--current", bad],
+        ] {
+            let (code, _, stderr) = run(&args);
+            assert_eq!(code, 2, "{args:?}: {stderr}");
+            assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+            assert!(stderr.contains(bad), "error must name the file: {stderr}");
+            assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"));
+        }
+    }
+    let (code, _, stderr) = run(&[
+        "--reference",
+        &good,
+        "--current",
+        &good,
+        "--html",
+        "out.html",
+    ]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("--html"));
+    let (code, _, _) = run(&["--reference", &good]);
+    assert_eq!(code, 2);
+    std::fs::remove_dir_all(&dir).ok();
+}
