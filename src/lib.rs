@@ -42,6 +42,8 @@
 //! - [`sampler`]: system, process, container and GPU gauges on their own thread.
 //! - `telemetry` (feature `telemetry`): one `init` for logs and OTLP traces, server spans that
 //!   continue the caller's W3C trace.
+//! - `drift` (feature `drift`): data drift between a reference and a current polars frame,
+//!   Evidently-compatible by default, with a JSON report.
 //!
 //! # Feature flags
 //!
@@ -51,7 +53,8 @@
 //! | `macros` | yes | `#[track_inference]` |
 //! | `sampler` | yes | [`sampler`] (sysinfo) |
 //! | `nvml` | yes | NVIDIA GPU sampling (nvml-wrapper; `libnvidia-ml.so.1` is loaded at run time, nothing is needed to build) |
-//! | `telemetry` | no | [`telemetry`]: `init` (env filter, JSON logs, OTLP traces and logs), the HTTP `TraceLayer`, W3C propagation, `inference` spans (tracing, OpenTelemetry) |
+//! | `telemetry` | no | `telemetry`: `init` (env filter, JSON logs, OTLP traces and logs), the HTTP `TraceLayer`, W3C propagation, `inference` spans (tracing, OpenTelemetry) |
+//! | `drift` | no | `drift`: drift detection over polars frames (KS, chi-square, Z, PSI, Wasserstein, Jensen–Shannon) |
 //! | `full` | no | all of the above |
 //!
 //! Library code never installs a global recorder or subscriber on its own.
