@@ -117,6 +117,9 @@ impl Storage<Key> for StoreStorage {
     }
 }
 
+/// A counter or gauge family: its Prometheus type and its (label block, value) series.
+type ScalarFamily = (&'static str, Vec<(String, f64)>);
+
 /// Holds every series and renders them in the Prometheus text format.
 pub(crate) struct Store {
     registry: Registry<Key, StoreStorage>,
@@ -217,7 +220,7 @@ impl Store {
 
     /// Renders counters and gauges (`scalar` families).
     fn render_scalars(&self, out: &mut String) {
-        let mut families: BTreeMap<String, (&'static str, Vec<(String, f64)>)> = BTreeMap::new();
+        let mut families: BTreeMap<String, ScalarFamily> = BTreeMap::new();
         self.registry.visit_counters(|key, c| {
             let name = sanitize_name(key.name());
             let v = c.load(Ordering::Relaxed) as f64;
