@@ -21,6 +21,6 @@ export ROTEL_AGENT
 
 FEATURES="${FEATURES:---all-features}"
 # shellcheck disable=SC2086
-cargo build $FEATURES --example recommendation_service
+cargo build --workspace $FEATURES --example recommendation_service
 # shellcheck disable=SC2086
-cargo test $FEATURES --test telemetry_rotel -- --ignored --test-threads=1
+cargo test --workspace $FEATURES --test telemetry_rotel -- --ignored --test-threads=1
