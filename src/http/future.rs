@@ -3,7 +3,6 @@
 use quanta::Instant;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
 use http::Response;
@@ -16,7 +15,7 @@ use super::labels::{RouteMetrics, StatusKey, STATUS_CANCELLED};
 /// [`CANCELLED_STATUS`](super::CANCELLED_STATUS) otherwise. Always brings the in-flight gauge
 /// back down.
 pub(crate) struct RequestGuard {
-    route: Arc<RouteMetrics>,
+    route: &'static RouteMetrics,
     start: Instant,
     /// Response status, once known (used when timing until the end of the body).
     status: Option<StatusKey>,
@@ -24,7 +23,7 @@ pub(crate) struct RequestGuard {
 }
 
 impl RequestGuard {
-    pub(crate) fn new(route: Arc<RouteMetrics>, start: Instant) -> Self {
+    pub(crate) fn new(route: &'static RouteMetrics, start: Instant) -> Self {
         Self {
             route,
             start,

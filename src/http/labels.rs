@@ -146,7 +146,7 @@ impl RouteMetrics {
     }
 }
 
-type MethodSlots = [OnceLock<Arc<RouteMetrics>>; METHOD_SLOTS];
+type MethodSlots = [OnceLock<&'static RouteMetrics>; METHOD_SLOTS];
 type FastMap<K, V> = HashMap<K, V, rustc_hash::FxBuildHasher>;
 
 /// Per-layer cache from endpoint label to its resolved handles.
@@ -166,14 +166,14 @@ impl RouteCache {
         }
     }
 
-    pub(crate) fn route(&self, method: &Method, endpoint: &str) -> Arc<RouteMetrics> {
+    pub(crate) fn route(&self, method: &Method, endpoint: &str) -> &'static RouteMetrics {
         let (slot, method_label) = method_label(method);
         let found = {
             let map = self.endpoints.read().unwrap_or_else(|p| p.into_inner());
             match map.get(endpoint) {
                 // Fast path: resolved before; one Arc clone, no allocation.
                 Some(slots) => match slots[slot].get() {
-                    Some(route) => return route.clone(),
+                    Some(route) => return route,
                     None => Some(slots.clone()),
                 },
                 None => None,
@@ -188,15 +188,13 @@ impl RouteCache {
                     .clone()
             }
         };
-        slots[slot]
-            .get_or_init(|| {
-                Arc::new(RouteMetrics::new(
-                    self.naming,
-                    method_label,
-                    SharedString::from(endpoint.to_owned()),
-                ))
-            })
-            .clone()
+        slots[slot].get_or_init(|| {
+            &*Box::leak(Box::new(RouteMetrics::new(
+                self.naming,
+                method_label,
+                SharedString::from(endpoint.to_owned()),
+            )))
+        })
     }
 }
 

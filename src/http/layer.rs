@@ -37,6 +37,11 @@ pub(crate) struct Shared {
 /// Handles are resolved from the recorder current at that first request, so install the
 /// exporter before serving.
 ///
+/// The resolved handles of each (route, method) are allocated once per layer and kept for the
+/// rest of the process — as the global recorder keeps the series they feed — so a request
+/// needs no reference counting on shared memory, which is what contends across cores. Build
+/// the layer once at start-up (as with any tower layer), not per request or per connection.
+///
 /// # Examples
 ///
 /// ```
