@@ -171,7 +171,7 @@ impl RouteCache {
         let found = {
             let map = self.endpoints.read().unwrap_or_else(|p| p.into_inner());
             match map.get(endpoint) {
-                // Fast path: resolved before; one Arc clone, no allocation.
+                // Fast path: resolved before; no allocation, no reference counting.
                 Some(slots) => match slots[slot].get() {
                     Some(route) => return route,
                     None => Some(slots.clone()),
