@@ -42,9 +42,6 @@ pub enum ExporterError {
         /// The rejected name.
         name: String,
     },
-    /// The metrics exporter library refused the configuration.
-    #[error("building the Prometheus recorder failed")]
-    Build(#[source] metrics_exporter_prometheus::BuildError),
     /// The background upkeep thread could not be started.
     #[error("could not start the exporter upkeep thread")]
     SpawnThread(#[source] std::io::Error),

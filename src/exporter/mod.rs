@@ -539,14 +539,17 @@ impl MetricsHandle {
     pub fn render(&self) -> String {
         self.run_collectors();
         let mut text = String::with_capacity(16 * 1024);
+        // The store types its own fractional counters; only the GPU recorder's output, which
+        // comes from metrics-exporter-prometheus, needs retyping.
         self.shared.store.render_into(&mut text);
-        text.push_str(&self.shared.gpu.render());
-        for name in FLOAT_COUNTERS {
+        let mut gpu = self.shared.gpu.render();
+        for name in FLOAT_COUNTERS.iter().filter(|n| is_gpu(n)) {
             let gauge = format!("# TYPE {name} gauge\n");
-            if text.contains(&gauge) {
-                text = text.replace(&gauge, &format!("# TYPE {name} counter\n"));
+            if gpu.contains(&gauge) {
+                gpu = gpu.replace(&gauge, &format!("# TYPE {name} counter\n"));
             }
         }
+        text.push_str(&gpu);
         text
     }
 
@@ -619,7 +622,7 @@ mod tests {
         assert!(
             text.contains(
                 "model_inference_duration_seconds_bucket{service=\"svc\",model_version=\"m1\",model=\"m\",le=\"120\"} 1"
-            ) || text.contains("le=\"120\"} 1"),
+            ),
             "{text}"
         );
         assert!(
@@ -663,6 +666,7 @@ mod tests {
         metrics::with_local_recorder(&recorder, || {
             metrics::gauge!("process_cpu_seconds_total").set(1.25);
             metrics::gauge!("gpu_usage_percent", "gpu" => "0").set(40.0);
+            metrics::gauge!("gpu_energy_joules_total", "gpu" => "0").set(12.5);
             metrics::gauge!("recommendation_requests_in_flight").set(2.0);
         });
         let text = handle.render();
@@ -671,6 +675,11 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("process_cpu_seconds_total 1.25"), "{text}");
+        assert!(
+            text.contains("# TYPE gpu_energy_joules_total counter\n"),
+            "{text}"
+        );
+        assert!(text.contains("# TYPE gpu_usage_percent gauge\n"), "{text}");
         assert!(text.contains("gpu_usage_percent{gpu=\"0\"} 40"), "{text}");
         std::thread::sleep(Duration::from_millis(1300));
         let text = handle.render();
