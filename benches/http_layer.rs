@@ -15,14 +15,14 @@
 //! cargo bench --bench http_layer
 //! ```
 
-use std::future::Future;
+mod common;
+
 use std::hint::black_box;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
 
 use axum::body::Body;
 use axum::routing::get;
 use axum::Router;
+use common::run;
 use criterion::{criterion_group, criterion_main, Criterion};
 use http::Request;
 use std::convert::Infallible;
@@ -33,17 +33,6 @@ fn app() -> Router {
     Router::new()
         .route("/movies/{id}", get(|| async { "movie" }))
         .route("/healthz", get(|| async { "ok" }))
-}
-
-/// Drives a future that completes without waiting (all handlers here are immediate).
-fn run<F: Future>(fut: F) -> F::Output {
-    let mut fut = pin!(fut);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
-            return out;
-        }
-    }
 }
 
 fn one_request(router: &mut Router) {

@@ -14,17 +14,17 @@
 //!   cargo bench --no-default-features --features telemetry,http --bench telemetry
 //! ```
 
-use std::future::Future;
+mod common;
+
 use std::hint::black_box;
 use std::net::{TcpListener, TcpStream};
-use std::pin::pin;
 use std::process::{Child, Command, Stdio};
-use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::routing::get;
 use axum::Router;
+use common::run;
 use criterion::{criterion_group, criterion_main, Criterion};
 use http::Request;
 use recwatch::http::RequestMetricsLayer;
@@ -33,17 +33,6 @@ use tower::Service;
 
 fn app() -> Router {
     Router::new().route("/movies/{id}", get(|| async { "movie" }))
-}
-
-/// Drives a future that completes without waiting (the handler here is immediate).
-fn run<F: Future>(fut: F) -> F::Output {
-    let mut fut = pin!(fut);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
-            return out;
-        }
-    }
 }
 
 fn one_request(router: &mut Router) {

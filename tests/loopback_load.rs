@@ -90,14 +90,7 @@ async fn load_faults_and_cardinality() {
             let mut scrapes = 0u32;
             let mut last = 0.0;
             while Instant::now() < deadline {
-                let text = client
-                    .get(format!("http://{addr}/metrics"))
-                    .send()
-                    .await
-                    .unwrap()
-                    .text()
-                    .await
-                    .unwrap();
+                let text = common::scrape(&client, addr).await;
                 let seen = common::sample(&text, REQUESTS_TOTAL, &[("endpoint", "/work/{id}")])
                     .unwrap_or(0.0);
                 assert!(seen >= last, "counter went backwards: {last} -> {seen}");

@@ -8,26 +8,8 @@ mod common;
 
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener};
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn service_binary() -> PathBuf {
-    if let Ok(p) = std::env::var("RECWATCH_SERVICE_BIN") {
-        return PathBuf::from(p);
-    }
-    // target/<profile>/deps/<this test> -> target/<profile>/examples/recommendation_service
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().and_then(|d| d.parent()).unwrap();
-    let bin = profile_dir.join("examples").join("recommendation_service");
-    assert!(
-        bin.exists(),
-        "example binary {} is missing: run `cargo build --all-features --example recommendation_service` \
-         or set RECWATCH_SERVICE_BIN",
-        bin.display()
-    );
-    bin
-}
 
 fn free_addr() -> SocketAddr {
     TcpListener::bind("127.0.0.1:0")
@@ -50,7 +32,7 @@ impl Drop for Service {
 
 async fn start_service() -> Service {
     let addr = free_addr();
-    let child = Command::new(service_binary())
+    let child = Command::new(common::example_binary())
         .args(["--addr", &addr.to_string()])
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
@@ -189,14 +171,7 @@ async fn mixed_load_exact_counts_and_promtool() {
         t.await.unwrap();
     }
 
-    let text = client
-        .get(format!("http://{addr}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = common::scrape(&client, addr).await;
     let count = |endpoint: &str, status: &str| {
         common::sample(
             &text,
@@ -269,14 +244,7 @@ async fn mixed_load_exact_counts_and_promtool() {
     // usage series but an availability series with a reason.
     let deadline = Instant::now() + Duration::from_secs(30);
     let text = loop {
-        let text = client
-            .get(format!("http://{addr}/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let text = common::scrape(&client, addr).await;
         if text.contains("system_cpu_usage_percent") {
             break text;
         }

@@ -3,6 +3,8 @@
 //! `--ignored`. Fails loudly when rotel is missing.
 #![cfg(all(feature = "telemetry", feature = "http"))]
 
+mod common;
+
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -465,18 +467,7 @@ fn sigterm_flushes_before_exit() {
 #[test]
 #[ignore = "needs rotel and the example binary: run scripts/integration-telemetry.sh"]
 fn example_service_exports_the_callers_trace() {
-    let bin = std::env::var("RECWATCH_SERVICE_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            let exe = std::env::current_exe().unwrap();
-            let profile_dir = exe.parent().and_then(|d| d.parent()).unwrap().to_path_buf();
-            profile_dir.join("examples").join("recommendation_service")
-        });
-    assert!(
-        bin.exists(),
-        "{} is missing: cargo build --all-features --example recommendation_service",
-        bin.display()
-    );
+    let bin = common::example_binary();
     let (rotel, collector, _) = start_rotel();
     let service_name = "recwatch-example-it";
     let addr = format!("127.0.0.1:{}", free_port());

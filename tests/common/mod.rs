@@ -1,4 +1,4 @@
-//! Helpers shared by the integration tests: exposition parsing.
+//! Helpers shared by the integration tests: exposition parsing, scraping, the example binary.
 #![allow(dead_code)]
 
 /// Sum of the samples of `name` whose label set contains every `(label, value)` pair.
@@ -46,4 +46,35 @@ pub fn rss_bytes() -> u64 {
         .and_then(|p| p.parse().ok())
         .expect("resident pages");
     pages * 4096
+}
+
+/// `GET http://{addr}/metrics` and its body.
+pub async fn scrape(client: &reqwest::Client, addr: impl std::fmt::Display) -> String {
+    client
+        .get(format!("http://{addr}/metrics"))
+        .send()
+        .await
+        .expect("scrape /metrics")
+        .text()
+        .await
+        .expect("exposition body")
+}
+
+/// The built `recommendation_service` example: `RECWATCH_SERVICE_BIN`, or the one next to this
+/// test binary (`target/<profile>/examples/`). Fails loudly when it is missing.
+pub fn example_binary() -> std::path::PathBuf {
+    if let Ok(p) = std::env::var("RECWATCH_SERVICE_BIN") {
+        return std::path::PathBuf::from(p);
+    }
+    // target/<profile>/deps/<this test> -> target/<profile>/examples/recommendation_service
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().and_then(|d| d.parent()).unwrap();
+    let bin = profile_dir.join("examples").join("recommendation_service");
+    assert!(
+        bin.exists(),
+        "example binary {} is missing: run `cargo build --all-features --example recommendation_service` \
+         or set RECWATCH_SERVICE_BIN",
+        bin.display()
+    );
+    bin
 }
