@@ -32,14 +32,7 @@ use statrs::distribution::{ChiSquared, ContinuousCDF};
 /// # Ok::<(), recwatch::drift::stats::StatsError>(())
 /// ```
 pub fn chisquare(f_obs: &[f64], f_exp: &[f64]) -> Result<TestResult, StatsError> {
-    check_freq("f_obs", f_obs)?;
-    check_freq("f_exp", f_exp)?;
-    if f_obs.len() != f_exp.len() {
-        return Err(StatsError::LengthMismatch {
-            left: f_obs.len(),
-            right: f_exp.len(),
-        });
-    }
+    check_freq_pair(("f_obs", f_obs), ("f_exp", f_exp))?;
     let so: f64 = f_obs.iter().sum();
     let se: f64 = f_exp.iter().sum();
     if (so - se).abs() > 1e-8 * so.max(se) {
@@ -88,14 +81,7 @@ pub fn chisquare(f_obs: &[f64], f_exp: &[f64]) -> Result<TestResult, StatsError>
 /// # Ok::<(), recwatch::drift::stats::StatsError>(())
 /// ```
 pub fn chisquare_gof(reference: &[f64], current: &[f64]) -> Result<TestResult, StatsError> {
-    check_freq("reference", reference)?;
-    check_freq("current", current)?;
-    if reference.len() != current.len() {
-        return Err(StatsError::LengthMismatch {
-            left: reference.len(),
-            right: current.len(),
-        });
-    }
+    check_freq_pair(("reference", reference), ("current", current))?;
     let nr: f64 = reference.iter().sum();
     let nc: f64 = current.iter().sum();
     if nr <= 0.0 {
@@ -143,14 +129,7 @@ pub fn chi2_contingency_2xk(
     current: &[f64],
     correction: bool,
 ) -> Result<TestResult, StatsError> {
-    check_freq("reference", reference)?;
-    check_freq("current", current)?;
-    if reference.len() != current.len() {
-        return Err(StatsError::LengthMismatch {
-            left: reference.len(),
-            right: current.len(),
-        });
-    }
+    check_freq_pair(("reference", reference), ("current", current))?;
     let cols: Vec<(f64, f64)> = reference
         .iter()
         .zip(current)
@@ -203,6 +182,22 @@ pub(crate) fn chi2_sf(stat: f64, dof: f64) -> f64 {
         Ok(d) => d.sf(stat).clamp(0.0, 1.0),
         Err(_) => f64::NAN,
     }
+}
+
+/// Both frequency vectors valid, and aligned (same length).
+fn check_freq_pair(
+    (left_name, left): (&'static str, &[f64]),
+    (right_name, right): (&'static str, &[f64]),
+) -> Result<(), StatsError> {
+    check_freq(left_name, left)?;
+    check_freq(right_name, right)?;
+    if left.len() != right.len() {
+        return Err(StatsError::LengthMismatch {
+            left: left.len(),
+            right: right.len(),
+        });
+    }
+    Ok(())
 }
 
 fn check_freq(name: &'static str, x: &[f64]) -> Result<(), StatsError> {
