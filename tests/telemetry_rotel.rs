@@ -145,13 +145,7 @@ async fn spans_reach_rotel_in_the_callers_trace() {
         .await
         .unwrap();
     assert!(response.status().is_success());
-    let server_span_id = response.headers()["traceparent"]
-        .to_str()
-        .unwrap()
-        .split('-')
-        .nth(2)
-        .unwrap()
-        .to_owned();
+    let server_span_id = server_span_id_of(response.headers());
 
     tokio::task::spawn_blocking(move || guard.shutdown())
         .await
@@ -246,6 +240,16 @@ fn check_rotel(rotel: &Rotel, server_span_id: &str, service: &str) -> String {
     out
 }
 
+/// The span id in a response's `traceparent` (`00-<trace id>-<span id>-<flags>`).
+fn server_span_id_of(headers: &axum::http::HeaderMap) -> String {
+    let traceparent = headers["traceparent"].to_str().expect("ASCII traceparent");
+    traceparent
+        .split('-')
+        .nth(2)
+        .expect("span id field")
+        .to_owned()
+}
+
 struct SpanRecord {
     trace_id: String,
     parent_id: String,
@@ -321,13 +325,7 @@ async fn spans_reach_rotel_over_grpc() {
         .await
         .unwrap();
     assert!(response.status().is_success());
-    let server_span_id = response.headers()["traceparent"]
-        .to_str()
-        .unwrap()
-        .split('-')
-        .nth(2)
-        .unwrap()
-        .to_owned();
+    let server_span_id = server_span_id_of(response.headers());
     tokio::task::spawn_blocking(move || guard.shutdown())
         .await
         .unwrap()
@@ -427,13 +425,7 @@ fn sigterm_flushes_before_exit() {
             .await
             .unwrap();
         assert!(response.status().is_success());
-        response.headers()["traceparent"]
-            .to_str()
-            .unwrap()
-            .split('-')
-            .nth(2)
-            .unwrap()
-            .to_owned()
+        server_span_id_of(response.headers())
     });
 
     let sent = Instant::now();
@@ -502,13 +494,7 @@ fn example_service_exports_the_callers_trace() {
             .await
             .unwrap();
         assert_eq!(response.status(), 200);
-        response.headers()["traceparent"]
-            .to_str()
-            .unwrap()
-            .split('-')
-            .nth(2)
-            .unwrap()
-            .to_owned()
+        server_span_id_of(response.headers())
     });
 
     let sent = Instant::now();
