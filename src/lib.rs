@@ -62,6 +62,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod active_users;
+pub mod catalogue;
 #[cfg(feature = "drift")]
 pub mod drift;
 pub mod error;

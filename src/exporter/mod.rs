@@ -36,7 +36,6 @@
 //! # }
 //! ```
 
-mod buckets;
 #[cfg(feature = "http")]
 mod route;
 mod store;
@@ -52,7 +51,7 @@ use metrics_util::MetricKindMask;
 
 use store::{Layouts, Store, FLOAT_COUNTERS};
 
-pub use buckets::{
+pub use crate::catalogue::{
     validate_buckets, DEFAULT_BATCH_SIZE_BUCKETS, DEFAULT_INFERENCE_BUCKETS,
     DEFAULT_REQUEST_BUCKETS,
 };

@@ -1,4 +1,4 @@
-//! Histogram bucket layouts and their validation.
+//! Default histogram bucket layouts and their validation.
 
 use crate::error::ExporterError;
 
@@ -22,6 +22,11 @@ pub const DEFAULT_BATCH_SIZE_BUCKETS: &[f64] = &[
     1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0,
 ];
 
+/// Bucket layout (seconds) of the sampler's own tick-duration histogram: 100 µs to 5 s.
+pub const SAMPLER_TICK_BUCKETS: &[f64] = &[
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 1.0, 5.0,
+];
+
 /// Checks that a bucket layout is usable: non-empty, finite, strictly increasing.
 ///
 /// `metric` only names the layout in the error.
@@ -29,7 +34,7 @@ pub const DEFAULT_BATCH_SIZE_BUCKETS: &[f64] = &[
 /// # Examples
 ///
 /// ```
-/// use recwatch::exporter::validate_buckets;
+/// use recwatch::catalogue::validate_buckets;
 ///
 /// assert!(validate_buckets("latency", &[0.1, 0.5, 1.0]).is_ok());
 /// assert!(validate_buckets("latency", &[1.0, 0.5]).is_err());
