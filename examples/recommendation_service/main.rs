@@ -12,12 +12,16 @@
 //!
 //! Options: `--addr ADDR` (default `127.0.0.1:8000`), `--metrics-addr ADDR` (also serve
 //! `/metrics` on a standalone listener, e.g. `127.0.0.1:8001`), `--movies N` (catalogue size,
-//! default 5000). Stops gracefully on SIGTERM or Ctrl-C.
+//! default 5000), `--fail-rate F` (answer a share `F` in `0..=1` of valid `/recommend` requests
+//! with `500`, deterministically — see `faults.rs`; default 0, used to exercise error alerts).
+//! Stops gracefully on SIGTERM or Ctrl-C.
 //!
 //! With the `telemetry` feature (`--features telemetry`), telemetry comes from the environment:
 //! JSON logs (`RUST_LOG`, `RECWATCH_LOG_FORMAT`), and OTLP trace export when
 //! `OTEL_EXPORTER_OTLP_ENDPOINT` is set (`OTEL_SERVICE_NAME`, `OTEL_EXPORTER_OTLP_PROTOCOL`, … are
 //! honoured); spans are flushed before exit.
+
+mod faults;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -170,6 +174,7 @@ impl Model {
 struct AppState {
     model: Model,
     users: ActiveUsers,
+    faults: faults::Faults,
 }
 
 #[derive(Deserialize)]
@@ -203,6 +208,9 @@ async fn recommend(
         );
     }
     state.users.observe(req.user_id);
+    if state.faults.next_fails() {
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "injected failure (--fail-rate)");
+    }
     let items = state.model.recommend(req.user_id, req.k as usize);
     Json(RecommendResponse {
         user_id: req.user_id,
@@ -236,6 +244,7 @@ struct Args {
     addr: SocketAddr,
     metrics_addr: Option<SocketAddr>,
     movies: usize,
+    fail_rate: f64,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -243,6 +252,7 @@ fn parse_args() -> Result<Args, String> {
         addr: SocketAddr::from(([127, 0, 0, 1], 8000)),
         metrics_addr: None,
         movies: 5000,
+        fail_rate: 0.0,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -261,9 +271,14 @@ fn parse_args() -> Result<Args, String> {
                 let v = value("--movies")?;
                 args.movies = v.parse().map_err(|e| format!("--movies {v}: {e}"))?;
             }
+            "--fail-rate" => {
+                let v = value("--fail-rate")?;
+                args.fail_rate = v.parse().map_err(|e| format!("--fail-rate {v}: {e}"))?;
+            }
             "-h" | "--help" => {
                 println!(
-                    "usage: recommendation_service [--addr ADDR] [--metrics-addr ADDR] [--movies N]"
+                    "usage: recommendation_service [--addr ADDR] [--metrics-addr ADDR] [--movies N] \
+                     [--fail-rate F]"
                 );
                 std::process::exit(0);
             }
@@ -349,6 +364,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             movies: catalogue(args.movies),
         },
         users,
+        faults: faults::Faults::new(args.fail_rate)?,
     });
     let app = Router::new()
         .route("/recommend", post(recommend))
