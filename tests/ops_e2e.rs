@@ -109,17 +109,39 @@ async fn prometheus_counts_every_request_and_computes_p95() {
     let prom = Prometheus::from_env();
     let addr = env("RECWATCH_OPS_SERVICE");
     let client = reqwest::Client::new();
+    const FIRST: u64 = 10;
     const N: u64 = 137;
-    // Concurrent, in batches: every request must be counted once, whatever the interleaving.
-    for batch in (0..N).collect::<Vec<_>>().chunks(16) {
-        let mut set = tokio::task::JoinSet::new();
-        for &i in batch {
-            let (client, addr) = (client.clone(), addr.clone());
-            set.spawn(async move { recommend(&client, &addr, i).await });
+    let count_q = format!(
+        r#"sum(recommendation_requests_total{{job="{CLEAN_JOB}",endpoint="/recommend"}})"#
+    );
+    let counted = |want: u64| {
+        let (prom, q) = (&prom, &count_q);
+        eventually(
+            Duration::from_secs(30),
+            "Prometheus to see all requests",
+            move || async move {
+                let v = prom.scalar(q).await?;
+                assert!(v <= want as f64, "Prometheus counted {v} requests, {want} were sent");
+                (v == want as f64).then_some(())
+            },
+        )
+    };
+    // Two phases, so that the second falls between scrapes of existing series and rates over
+    // it are non-zero. Concurrent, in batches: every request must be counted once, whatever
+    // the interleaving.
+    for phase in [0..FIRST, FIRST..N] {
+        let end = phase.end;
+        for batch in phase.collect::<Vec<_>>().chunks(16) {
+            let mut set = tokio::task::JoinSet::new();
+            for &i in batch {
+                let (client, addr) = (client.clone(), addr.clone());
+                set.spawn(async move { recommend(&client, &addr, i).await });
+            }
+            while let Some(status) = set.join_next().await {
+                assert_eq!(status.unwrap(), 200, "the clean service must not fail");
+            }
         }
-        while let Some(status) = set.join_next().await {
-            assert_eq!(status.unwrap(), 200, "the clean service must not fail");
-        }
+        counted(end).await;
     }
     // Other routes and statuses must not leak into /recommend's count.
     for id in [1, 999_999] {
@@ -129,16 +151,14 @@ async fn prometheus_counts_every_request_and_computes_p95() {
             .await
             .unwrap();
     }
-
-    let count_q = format!(
-        r#"sum(recommendation_requests_total{{job="{CLEAN_JOB}",endpoint="/recommend"}})"#
+    let movies_q = format!(
+        r#"sum(recommendation_requests_total{{job="{CLEAN_JOB}",endpoint="/movies/{{id}}"}})"#
     );
-    eventually(Duration::from_secs(30), "Prometheus to see all requests", || async {
-        let v = prom.scalar(&count_q).await?;
-        assert!(v <= N as f64, "Prometheus counted {v} requests, {N} were sent");
-        (v == N as f64).then_some(())
+    eventually(Duration::from_secs(30), "the /movies requests", || async {
+        (prom.scalar(&movies_q).await? == 2.0).then_some(())
     })
     .await;
+    assert_eq!(prom.scalar(&count_q).await, Some(N as f64));
     let by_status = prom
         .query(&format!(
             r#"sum by (status) (recommendation_requests_total{{job="{CLEAN_JOB}",endpoint="/recommend"}})"#
@@ -282,14 +302,17 @@ async fn high_error_rate_fires_and_reaches_the_webhook_through_alertmanager() {
     tokio::spawn(async move { axum::serve(listener, app).await });
 
     // Steady traffic to the error-injecting service until the alert arrives.
+    let sent = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     let traffic = tokio::spawn({
         let faulty = faulty.clone();
+        let sent = sent.clone();
         async move {
             let client = reqwest::Client::new();
             let mut statuses = [0u64; 2];
             for i in 0u64.. {
                 let s = recommend(&client, &faulty, i).await;
                 statuses[usize::from(s == 500)] += 1;
+                sent.store(i + 1, std::sync::atomic::Ordering::Relaxed);
                 assert!(s == 200 || s == 500, "unexpected status {s}");
                 if i % 20 == 19 {
                     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -325,6 +348,10 @@ async fn high_error_rate_fires_and_reaches_the_webhook_through_alertmanager() {
         }
     };
     assert!(!traffic.is_finished(), "the traffic task stopped early");
+    assert!(
+        sent.load(std::sync::atomic::Ordering::Relaxed) > 200,
+        "the share of failures was not checked"
+    );
     traffic.abort();
     assert_eq!(alert["labels"]["severity"], "critical");
     let description = alert["annotations"]["description"].as_str().unwrap();
