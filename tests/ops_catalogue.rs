@@ -72,7 +72,9 @@ fn scanner_separates_metrics_labels_functions_and_keywords() {
            max by (job) (b) > bool 0.5 and c or absent(d{e!="{f}"}) unless 1e3 + $__rate_interval"#,
     );
     let m: BTreeSet<String> = ["a_total", "b", "c", "d"].map(String::from).into();
-    let l: BTreeSet<String> = ["e", "instance", "job", "x", "y", "z"].map(String::from).into();
+    let l: BTreeSet<String> = ["e", "instance", "job", "x", "y", "z"]
+        .map(String::from)
+        .into();
     assert_eq!(s.metrics, m);
     assert_eq!(s.labels, l);
 }
@@ -131,10 +133,16 @@ fn original_alerts_exist_and_every_alert_is_tested_both_ways() {
     }
     for a in &alerts {
         assert!(fires.contains(*a), "no promtool case where {a} fires");
-        assert!(silent.contains(*a), "no promtool case where {a} stays silent");
+        assert!(
+            silent.contains(*a),
+            "no promtool case where {a} stays silent"
+        );
     }
     for a in fires.union(&silent) {
-        assert!(alerts.contains(a.as_str()), "promtool tests name unknown alert {a}");
+        assert!(
+            alerts.contains(a.as_str()),
+            "promtool tests name unknown alert {a}"
+        );
     }
 }
 
@@ -143,8 +151,14 @@ fn dashboards_are_importable_with_a_datasource_variable_and_rows() {
     let all = dashboards();
     assert!(!all.is_empty(), "no dashboards under docs/grafana");
     for (file, d) in &all {
-        assert!(d["schemaVersion"].as_u64().unwrap_or(0) >= 36, "{file}: schemaVersion");
-        assert!(d["uid"].as_str().is_some_and(|u| !u.is_empty()), "{file}: uid");
+        assert!(
+            d["schemaVersion"].as_u64().unwrap_or(0) >= 36,
+            "{file}: schemaVersion"
+        );
+        assert!(
+            d["uid"].as_str().is_some_and(|u| !u.is_empty()),
+            "{file}: uid"
+        );
         assert!(d["id"].is_null(), "{file}: id must be null for import");
         let vars = d["templating"]["list"].as_array().expect("templating");
         let ds = vars

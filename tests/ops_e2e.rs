@@ -111,9 +111,8 @@ async fn prometheus_counts_every_request_and_computes_p95() {
     let client = reqwest::Client::new();
     const FIRST: u64 = 10;
     const N: u64 = 137;
-    let count_q = format!(
-        r#"sum(recommendation_requests_total{{job="{CLEAN_JOB}",endpoint="/recommend"}})"#
-    );
+    let count_q =
+        format!(r#"sum(recommendation_requests_total{{job="{CLEAN_JOB}",endpoint="/recommend"}})"#);
     let counted = |want: u64| {
         let (prom, q) = (&prom, &count_q);
         eventually(
@@ -121,7 +120,10 @@ async fn prometheus_counts_every_request_and_computes_p95() {
             "Prometheus to see all requests",
             move || async move {
                 let v = prom.scalar(q).await?;
-                assert!(v <= want as f64, "Prometheus counted {v} requests, {want} were sent");
+                assert!(
+                    v <= want as f64,
+                    "Prometheus counted {v} requests, {want} were sent"
+                );
                 (v == want as f64).then_some(())
             },
         )
@@ -181,7 +183,10 @@ async fn prometheus_counts_every_request_and_computes_p95() {
         prom.scalar(&p95_q).await.filter(|v| v.is_finite())
     })
     .await;
-    assert!(p95 > 0.0 && p95 <= 60.0, "p95 {p95} s is outside the buckets");
+    assert!(
+        p95 > 0.0 && p95 <= 60.0,
+        "p95 {p95} s is outside the buckets"
+    );
     for rec in [
         "job:recommendation_request_duration_seconds:p95_5m",
         "job:recommendation_request_duration_seconds:mean_5m",
@@ -190,9 +195,11 @@ async fn prometheus_counts_every_request_and_computes_p95() {
         "job:slo_availability_errors:ratio_rate5m",
     ] {
         let q = format!(r#"{rec}{{job="{CLEAN_JOB}"}}"#);
-        let v = eventually(Duration::from_secs(30), &format!("a value of {rec}"), || async {
-            prom.scalar(&q).await.filter(|v| v.is_finite())
-        })
+        let v = eventually(
+            Duration::from_secs(30),
+            &format!("a value of {rec}"),
+            || async { prom.scalar(&q).await.filter(|v| v.is_finite()) },
+        )
         .await;
         assert!(v >= 0.0, "{rec} = {v}");
         if rec.contains("ratio") {
@@ -266,7 +273,10 @@ async fn every_rule_and_dashboard_expression_evaluates() {
     assert!(exprs.len() > 50, "found only {} expressions", exprs.len());
     let mut failures = Vec::new();
     for (place, expr) in &exprs {
-        assert!(!expr.contains('$'), "{place}: unreplaced variable in `{expr}`");
+        assert!(
+            !expr.contains('$'),
+            "{place}: unreplaced variable in `{expr}`"
+        );
         let (status, v) = prom.get("query", &[("query", expr)]).await;
         if v["status"] != "success" {
             failures.push(format!("{place} ({status}): {} in `{expr}`", v["error"]));
@@ -341,15 +351,16 @@ async fn high_error_rate_fires_and_reaches_the_webhook_through_alertmanager() {
                 );
             }
         }
-        if let Some(a) = alerts.into_iter().find(|a| {
-            a["labels"]["alertname"] == "HighErrorRate" && a["status"] == "firing"
-        }) {
+        if let Some(a) = alerts
+            .into_iter()
+            .find(|a| a["labels"]["alertname"] == "HighErrorRate" && a["status"] == "firing")
+        {
             break a;
         }
     };
     assert!(!traffic.is_finished(), "the traffic task stopped early");
     assert!(
-        sent.load(std::sync::atomic::Ordering::Relaxed) > 200,
+        sent.load(std::sync::atomic::Ordering::Relaxed) >= 200,
         "the share of failures was not checked"
     );
     traffic.abort();

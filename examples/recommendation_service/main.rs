@@ -209,7 +209,10 @@ async fn recommend(
     }
     state.users.observe(req.user_id);
     if state.faults.next_fails() {
-        return error(StatusCode::INTERNAL_SERVER_ERROR, "injected failure (--fail-rate)");
+        return error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "injected failure (--fail-rate)",
+        );
     }
     let items = state.model.recommend(req.user_id, req.k as usize);
     Json(RecommendResponse {

@@ -60,8 +60,8 @@ pub fn rules() -> Vec<Rule> {
     let mut out = Vec::new();
     for path in rule_files() {
         let text = std::fs::read_to_string(&path).unwrap();
-        let doc: serde_yaml::Value = serde_yaml::from_str(&text)
-            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let doc: serde_yaml::Value =
+            serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let file = path.file_name().unwrap().to_string_lossy().into_owned();
         for group in doc["groups"].as_sequence().expect("groups is a list") {
             let gname = group["name"].as_str().expect("group name").to_owned();
@@ -180,11 +180,30 @@ pub struct Scan {
 }
 
 const AGGREGATIONS: &[&str] = &[
-    "sum", "min", "max", "avg", "group", "stddev", "stdvar", "count", "count_values", "bottomk",
-    "topk", "quantile",
+    "sum",
+    "min",
+    "max",
+    "avg",
+    "group",
+    "stddev",
+    "stdvar",
+    "count",
+    "count_values",
+    "bottomk",
+    "topk",
+    "quantile",
 ];
-const LABEL_LISTS: &[&str] = &["by", "without", "on", "ignoring", "group_left", "group_right"];
-const KEYWORDS: &[&str] = &["and", "or", "unless", "bool", "offset", "inf", "nan", "atan2"];
+const LABEL_LISTS: &[&str] = &[
+    "by",
+    "without",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+];
+const KEYWORDS: &[&str] = &[
+    "and", "or", "unless", "bool", "offset", "inf", "nan", "atan2",
+];
 
 /// Lists the metric and label names of `expr`. A simple tokenizer: strings, range/subquery
 /// brackets, numbers, durations and Grafana `$variables` are skipped; an identifier followed
@@ -336,7 +355,8 @@ impl Checker {
     /// Labels the series of `expr` may carry, and the problems with its metric names.
     fn allowed_labels(&self, expr: &str) -> (BTreeSet<String>, Vec<String>) {
         let scan = scan(expr);
-        let mut allowed: BTreeSet<String> = UNIVERSAL_LABELS.iter().map(|s| s.to_string()).collect();
+        let mut allowed: BTreeSet<String> =
+            UNIVERSAL_LABELS.iter().map(|s| s.to_string()).collect();
         let mut problems = Vec::new();
         for m in &scan.metrics {
             if PROMETHEUS_SERIES.contains(&m.as_str()) {
@@ -385,7 +405,9 @@ impl Checker {
                     .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
                     .collect();
                 if !allowed.contains(&name) {
-                    problems.push(format!("template uses label {name}, which no metric carries"));
+                    problems.push(format!(
+                        "template uses label {name}, which no metric carries"
+                    ));
                 }
             }
         }
