@@ -117,6 +117,7 @@ fn bench(c: &mut Criterion) {
     };
 
     let (dispatch, guard) = TelemetryConfig::from_env()
+        .expect("telemetry settings from the environment")
         .with_filter("info")
         .with_log_format(LogFormat::Off)
         .with_trace_export(false)
@@ -130,6 +131,7 @@ fn bench(c: &mut Criterion) {
     drop(guard);
 
     let (dispatch, guard) = TelemetryConfig::from_env()
+        .expect("telemetry settings from the environment")
         .with_filter("info")
         .with_log_format(LogFormat::Off)
         .with_otlp_endpoint(endpoint)
@@ -151,7 +153,7 @@ fn bench(c: &mut Criterion) {
     });
     group.finish();
     let dropped = guard.dropped_spans();
-    let flushed = guard.shutdown();
+    let flushed = guard.shutdown(Duration::from_secs(3));
     eprintln!(
         "traced_export: {requests} spans created, {dropped} dropped by the bounded queue \
          ({:.1}%), final flush: {flushed:?}",

@@ -32,7 +32,8 @@ const TRACEPARENT_NAME: &str = "traceparent";
 /// handler runs (such as `#[track_inference]`'s) nest under it.
 ///
 /// Apply it with axum's `Router::layer` so the matched route is known. The span is recorded by
-/// the subscriber [`init`](super::init) installs; without one it costs next to nothing.
+/// the subscriber [`TelemetryConfig`](super::TelemetryConfig) builds; without one it costs next
+/// to nothing.
 ///
 /// ```
 /// use axum::{routing::get, Router};
@@ -40,9 +41,10 @@ const TRACEPARENT_NAME: &str = "traceparent";
 ///
 /// let app: Router = Router::new()
 ///     .route("/movies/{id}", get(|| async { "movie" }))
-///     .layer(TraceLayer::new().with_response_traceparent(true).skip_path("/metrics"));
+///     .layer(TraceLayer::new().with_response_traceparent(true).add_skip_path("/metrics"));
 /// ```
 #[derive(Clone, Debug, Default)]
+#[must_use]
 pub struct TraceLayer {
     config: Arc<Config>,
 }
@@ -68,7 +70,7 @@ impl TraceLayer {
 
     /// Opens no span for requests whose path is exactly `path` (e.g. `/metrics`, `/healthz`).
     /// Defaults to none.
-    pub fn skip_path(mut self, path: impl Into<String>) -> Self {
+    pub fn add_skip_path(mut self, path: impl Into<String>) -> Self {
         Arc::make_mut(&mut self.config)
             .skip_paths
             .push(path.into().into_boxed_str());
