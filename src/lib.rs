@@ -42,7 +42,7 @@
 //! | `with_x(self, v)` | sets or replaces one value; its doc says what it defaults to |
 //! | `add_x(self, v)` | appends to a collection (global labels, skipped paths, per-metric buckets, collectors) |
 //! | `-> Result<Self, E>` setter | validates eagerly; documented under `# Errors` |
-//! | `build(self)` | builds, with no side effect: no thread, nothing global |
+//! | `build(self)` | builds, with no global side effect (the exporter starts no thread either; a built telemetry pipeline owns its export threads and stops them when dropped) |
 //! | `install(self)` | builds and makes it process-global (the `metrics` recorder, the `tracing` subscriber); a second install is a typed error |
 //! | `spawn(self)` | builds and starts a background task, returning its handle |
 //!
