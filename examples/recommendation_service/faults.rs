@@ -1,54 +1,34 @@
-//! Fault injection for exercising error alerts: `--fail-rate F` makes a share `F` of valid
-//! `POST /recommend` requests answer `500 Internal Server Error`.
+//! Routes that fail on purpose, for trying alerts, dashboards and log pipelines (and for the
+//! integration tests): only mounted with `--fault-routes`.
 //!
-//! Deterministic, with no random numbers: request `i` (counted from 0) fails when
-//! `⌊(i + 1)·F⌋ > ⌊i·F⌋`, so exactly `⌊N·F⌋` of the first `N` requests fail, spread evenly
-//! (with `0.3`, three of every ten). Off (`0`) by default.
+//! - `GET /faults/error` → 500;
+//! - `GET /faults/slow?ms=N` → 200 after N milliseconds (default 30 000, at most 600 000), so a
+//!   client that gives up first leaves a cancelled request.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::HashMap;
+use std::time::Duration;
 
-/// Decides which requests fail.
-pub struct Faults {
-    rate: f64,
-    seen: AtomicU64,
-}
+use axum::extract::Query;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::Router;
 
-impl Faults {
-    /// `rate` must be within `0..=1`.
-    pub fn new(rate: f64) -> Result<Self, String> {
-        if !(0.0..=1.0).contains(&rate) {
-            return Err(format!("--fail-rate must be between 0 and 1, got {rate}"));
-        }
-        Ok(Self {
-            rate,
-            seen: AtomicU64::new(0),
-        })
-    }
-
-    /// Whether the next request fails.
-    pub fn next_fails(&self) -> bool {
-        if self.rate == 0.0 {
-            return false;
-        }
-        let i = self.seen.fetch_add(1, Ordering::Relaxed) as f64;
-        ((i + 1.0) * self.rate).floor() > (i * self.rate).floor()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn exact_share_fails() {
-        let faults = Faults::new(0.3).unwrap();
-        let failed = (0..1000).filter(|_| faults.next_fails()).count();
-        assert_eq!(failed, 300);
-        let none = Faults::new(0.0).unwrap();
-        assert!((0..100).all(|_| !none.next_fails()));
-        let all = Faults::new(1.0).unwrap();
-        assert!((0..100).all(|_| all.next_fails()));
-        assert!(Faults::new(1.5).is_err());
-        assert!(Faults::new(f64::NAN).is_err());
-    }
+pub fn router() -> Router {
+    Router::new()
+        .route(
+            "/faults/error",
+            get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "injected failure") }),
+        )
+        .route(
+            "/faults/slow",
+            get(|Query(q): Query<HashMap<String, String>>| async move {
+                let ms = q
+                    .get("ms")
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(30_000)
+                    .min(600_000);
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+                "slow"
+            }),
+        )
 }

@@ -12,16 +12,16 @@
 //!
 //! Options: `--addr ADDR` (default `127.0.0.1:8000`), `--metrics-addr ADDR` (also serve
 //! `/metrics` on a standalone listener, e.g. `127.0.0.1:8001`), `--movies N` (catalogue size,
-//! default 5000), `--fail-rate F` (answer a share `F` in `0..=1` of valid `/recommend` requests
-//! with `500`, deterministically — see `faults.rs`; default 0, used to exercise error alerts).
+//! default 5000), `--fault-routes` (mount `/faults/error` and `/faults/slow`, see `faults.rs`),
+//! `--fail-rate F` (answer a share `F` in `0..=1` of valid `/recommend` requests with `500`,
+//! deterministically — see `fail_rate.rs`; default 0, used to exercise error alerts).
 //! Stops gracefully on SIGTERM or Ctrl-C.
 //!
 //! With the `telemetry` feature (`--features telemetry`), telemetry comes from the environment:
-//! JSON logs (`RUST_LOG`, `RECWATCH_LOG_FORMAT`), and OTLP trace export when
-//! `OTEL_EXPORTER_OTLP_ENDPOINT` is set (`OTEL_SERVICE_NAME`, `OTEL_EXPORTER_OTLP_PROTOCOL`, … are
-//! honoured); spans are flushed before exit.
-
-mod faults;
+//! JSON or ECS logs (`RUST_LOG`, `RECWATCH_LOG_FORMAT=json|ecs|human`) with one access log line
+//! per request, and OTLP trace export when `OTEL_EXPORTER_OTLP_ENDPOINT` is set
+//! (`OTEL_SERVICE_NAME`, `OTEL_EXPORTER_OTLP_PROTOCOL`, … are honoured); spans are flushed
+//! before exit.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -40,6 +40,11 @@ use recwatch::telemetry::{TelemetryConfig, TraceLayer};
 use recwatch::track_inference;
 use serde::{Deserialize, Serialize};
 use tower_http::catch_panic::CatchPanicLayer;
+
+#[cfg(feature = "telemetry")]
+mod access_log;
+mod fail_rate;
+mod faults;
 
 const GENRES: &[&str] = &[
     "action",
@@ -174,7 +179,7 @@ impl Model {
 struct AppState {
     model: Model,
     users: ActiveUsers,
-    faults: faults::Faults,
+    fail_rate: fail_rate::FailRate,
 }
 
 #[derive(Deserialize)]
@@ -208,7 +213,7 @@ async fn recommend(
         );
     }
     state.users.observe(req.user_id);
-    if state.faults.next_fails() {
+    if state.fail_rate.next_fails() {
         return error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "injected failure (--fail-rate)",
@@ -247,6 +252,7 @@ struct Args {
     addr: SocketAddr,
     metrics_addr: Option<SocketAddr>,
     movies: usize,
+    fault_routes: bool,
     fail_rate: f64,
 }
 
@@ -255,6 +261,7 @@ fn parse_args() -> Result<Args, String> {
         addr: SocketAddr::from(([127, 0, 0, 1], 8000)),
         metrics_addr: None,
         movies: 5000,
+        fault_routes: false,
         fail_rate: 0.0,
     };
     let mut it = std::env::args().skip(1);
@@ -274,6 +281,7 @@ fn parse_args() -> Result<Args, String> {
                 let v = value("--movies")?;
                 args.movies = v.parse().map_err(|e| format!("--movies {v}: {e}"))?;
             }
+            "--fault-routes" => args.fault_routes = true,
             "--fail-rate" => {
                 let v = value("--fail-rate")?;
                 args.fail_rate = v.parse().map_err(|e| format!("--fail-rate {v}: {e}"))?;
@@ -281,7 +289,7 @@ fn parse_args() -> Result<Args, String> {
             "-h" | "--help" => {
                 println!(
                     "usage: recommendation_service [--addr ADDR] [--metrics-addr ADDR] [--movies N] \
-                     [--fail-rate F]"
+                     [--fault-routes] [--fail-rate F]"
                 );
                 std::process::exit(0);
             }
@@ -331,11 +339,10 @@ async fn main() {
 async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     // Logs and traces; exports only when OTEL_EXPORTER_OTLP_ENDPOINT is set.
     #[cfg(feature = "telemetry")]
-    let telemetry = recwatch::telemetry::init(
-        TelemetryConfig::from_env()
-            .with_service_name("recommendation_service")
-            .with_shutdown_timeout(std::time::Duration::from_secs(2)),
-    )?;
+    let telemetry = TelemetryConfig::from_env()?
+        .with_service_name("recommendation_service")
+        .with_service_version(env!("CARGO_PKG_VERSION"))
+        .install()?;
     #[cfg(not(feature = "telemetry"))]
     if std::env::var_os("OTEL_EXPORTER_OTLP_ENDPOINT").is_some() {
         eprintln!(
@@ -367,7 +374,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             movies: catalogue(args.movies),
         },
         users,
-        faults: faults::Faults::new(args.fail_rate)?,
+        fail_rate: fail_rate::FailRate::new(args.fail_rate)?,
     });
     let app = Router::new()
         .route("/recommend", post(recommend))
@@ -376,8 +383,13 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         .fallback(not_found)
         .with_state(state)
         .merge(metrics.router());
+    let app = if args.fault_routes {
+        app.merge(faults::router())
+    } else {
+        app
+    };
     #[cfg(feature = "telemetry")]
-    let app = app.layer(
+    let app = app.layer(access_log::layer()).layer(
         TraceLayer::new()
             .add_skip_path("/metrics")
             .with_response_traceparent(true),
@@ -393,15 +405,19 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         "recommendation_service listening on http://{} (metrics at /metrics)",
         listener.local_addr()?
     );
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     // Bounded stop: never holds up shutdown, even if a driver call hangs.
     if let Err(e) = sampler.shutdown(std::time::Duration::from_secs(2)) {
         eprintln!("sampler did not stop cleanly: {e}");
     }
     // Flush spans off the async workers (bounded by the shutdown timeout).
     #[cfg(feature = "telemetry")]
-    tokio::task::spawn_blocking(move || telemetry.shutdown()).await??;
+    tokio::task::spawn_blocking(move || telemetry.shutdown(std::time::Duration::from_secs(2)))
+        .await??;
     Ok(())
 }
