@@ -44,6 +44,8 @@
 //!   continue the caller's W3C trace.
 //! - `drift` (feature `drift`): data drift between a reference and a current polars frame,
 //!   Evidently-compatible by default, with a JSON report.
+//! - `tracking::wandb` (feature `wandb`): Weights & Biases offline runs written natively, which
+//!   the official `wandb` tools read and `wandb sync` uploads.
 //!
 //! # Feature flags
 //!
@@ -55,6 +57,7 @@
 //! | `nvml` | yes | NVIDIA GPU sampling (nvml-wrapper; `libnvidia-ml.so.1` is loaded at run time, nothing is needed to build) |
 //! | `telemetry` | no | `telemetry`: `init` (env filter, JSON logs, OTLP traces and logs), the HTTP `TraceLayer`, W3C propagation, `inference` spans (tracing, OpenTelemetry) |
 //! | `drift` | no | `drift`: drift detection over polars frames (KS, chi-square, Z, PSI, Wasserstein, Jensen–Shannon) |
+//! | `wandb` | no | `tracking::wandb`: W&B offline runs (prost, crc32fast, sha2, crossbeam-channel) |
 //! | `full` | no | all of the above |
 //!
 //! Library code never installs a global recorder or subscriber on its own.
@@ -74,6 +77,8 @@ pub mod inference;
 pub mod sampler;
 #[cfg(feature = "telemetry")]
 pub mod telemetry;
+#[cfg(feature = "wandb")]
+pub mod tracking;
 
 #[cfg(feature = "macros")]
 pub use recwatch_macros::track_inference;
@@ -85,6 +90,8 @@ pub mod __private;
 pub use error::ExporterError;
 #[cfg(feature = "telemetry")]
 pub use telemetry::TelemetryError;
+#[cfg(feature = "wandb")]
+pub use tracking::wandb::WandbError;
 
 /// The README's code blocks, compiled as doctests so they cannot rot.
 #[cfg(all(doctest, feature = "http", feature = "macros", feature = "sampler"))]
