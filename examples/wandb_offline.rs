@@ -37,7 +37,18 @@ fn gradient(width: u32, height: u32, shift: u32) -> Result<Image, recwatch::Wand
     Image::from_rgb8(width, height, &pixels)
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            // Display, not Debug: the online-mode error explains how to use offline mode.
+            eprintln!("error: {err}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let steps = arg(&args, "--steps").unwrap_or(5);
     let exit_code = i32::try_from(arg(&args, "--exit-code").unwrap_or(0))?;

@@ -17,7 +17,13 @@ use serde_json::Value;
 const WAIT: Duration = Duration::from_secs(30);
 
 fn wandb_bin() -> PathBuf {
-    PathBuf::from(std::env::var_os("WANDB_BIN").unwrap_or_else(|| "wandb".into()))
+    let bin = PathBuf::from(std::env::var_os("WANDB_BIN").unwrap_or_else(|| "wandb".into()));
+    // The commands run in other directories: make a relative path absolute.
+    if bin.components().count() > 1 && bin.is_relative() {
+        std::env::current_dir().unwrap().join(bin)
+    } else {
+        bin
+    }
 }
 
 /// Runs the official CLI; panics with its output when it fails or is missing.
