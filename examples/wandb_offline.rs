@@ -10,7 +10,8 @@
 //! Options: `--steps N` (default 5), `--exit-code N` (default 0), `--abort-after N` (exit the
 //! process without finishing after N rows, to see what a crash leaves), `--panic-after N` (panic
 //! after N rows: the dropped run records exit code 1), `--print-dir` (print the run directory on
-//! stdout). W&B's environment variables apply (`WANDB_MODE`, `WANDB_DIR`,
+//! stdout), `--queue N` (queue capacity, default 1024). It prints the time spent in the `log`
+//! calls and in `finish` on stderr (`scripts/bench_wandb.py` compares them with the Python client). W&B's environment variables apply (`WANDB_MODE`, `WANDB_DIR`,
 //! `WANDB_PROJECT`, `WANDB_RUN_ID`, `WANDB_NAME`, `WANDB_TAGS`, …).
 
 use std::time::Duration;
@@ -54,6 +55,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let exit_code = i32::try_from(arg(&args, "--exit-code").unwrap_or(0))?;
     let abort_after = arg(&args, "--abort-after");
     let panic_after = arg(&args, "--panic-after");
+    let queue = arg(&args, "--queue").unwrap_or(1024);
 
     let mut builder = RunBuilder::from_env();
     // As for `wandb.init(project=…)`, a project set in code would win over WANDB_PROJECT.
@@ -61,6 +63,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         builder = builder.with_project("recwatch-example");
     }
     let run = builder
+        .with_queue_capacity(usize::try_from(queue)?)
         .add_tag("recommendation")
         .add_config("learning_rate", 0.01)
         .add_config("embedding_dim", 64)
@@ -75,6 +78,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
 
+    let logging = std::time::Instant::now();
     for epoch in 0..steps {
         let train = 1.0 / (epoch as f64 + 1.0);
         let row = Values::new()
@@ -93,6 +97,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             panic!("training diverged at epoch {epoch}");
         }
     }
+    let log_seconds = logging.elapsed().as_secs_f64();
     run.log(
         Values::new()
             .add_map(
@@ -115,7 +120,12 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             .add_scalar("mae", 0.718)
             .add_scalar("diversity", 0.64),
     )?;
-    let report = run.finish(exit_code, Duration::from_secs(30))?;
+    let finishing = std::time::Instant::now();
+    let report = run.finish(exit_code, Duration::from_secs(60))?;
+    eprintln!(
+        "timing: rows={steps} log_seconds={log_seconds:.6} finish_seconds={:.6}",
+        finishing.elapsed().as_secs_f64()
+    );
     eprintln!(
         "wrote {} records to {} ({} dropped)",
         report.records,
