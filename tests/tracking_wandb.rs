@@ -151,6 +151,7 @@ fn full_run(dir: &Path, id: &str, exit_code: i32) -> PathBuf {
             .add_scalar("diversity", 0.55),
     )
     .unwrap();
+    run.update_config("evaluated_at_k", 10).unwrap();
     let run_dir = run.dir().unwrap().to_owned();
     run.finish(exit_code, WAIT).unwrap();
     run_dir
@@ -186,6 +187,7 @@ fn the_official_reader_sees_every_record_state_config_tags_history_and_summary()
             "history",
             "telemetry",
             "summary",
+            "config",
             "telemetry",
             "summary",
             "exit"
@@ -259,6 +261,10 @@ fn the_official_reader_sees_every_record_state_config_tags_history_and_summary()
     assert_eq!(config["learning_rate"], 0.01);
     assert_eq!(config["epochs"], 3);
     assert_eq!(config["dataset"]["name"], "movielens");
+    assert_eq!(
+        config["evaluated_at_k"], 10,
+        "a config update after the start"
+    );
     let s = &summary["summary"];
     assert_eq!(s["rmse"], 0.91);
     assert_eq!(s["mae"], 0.72);
