@@ -386,3 +386,51 @@ fn non_finite_values_and_text_are_read() {
     assert_eq!(row["inf"], "Infinity");
     assert_eq!(inspect_summary(&log_file(&run_dir))["state"], "finished");
 }
+
+/// Without the CLI: the layout the official tools look for, through the public API only.
+#[test]
+fn a_run_directory_has_the_official_layout() {
+    let dir = TempDir::new("layout");
+    let run = RunBuilder::from_env_vars([("WANDB_DIR", dir.0.display().to_string())])
+        .with_run_id("layout01")
+        .spawn()
+        .unwrap();
+    run.log(Values::new().add_image("plot", plot())).unwrap();
+    let run_dir = run.dir().unwrap().to_owned();
+    let report = run.finish(0, WAIT).unwrap();
+    assert_eq!(report.run_dir.as_deref(), Some(run_dir.as_path()));
+
+    assert_eq!(run_dir.parent().unwrap(), dir.0.join("wandb"));
+    let name = run_dir.file_name().unwrap().to_str().unwrap();
+    // offline-run-YYYYMMDD_HHMMSS-<id>
+    let stamp = &name["offline-run-".len()..name.len() - "-layout01".len()];
+    assert!(
+        name.starts_with("offline-run-") && name.ends_with("-layout01"),
+        "{name}"
+    );
+    assert_eq!(stamp.len(), 15, "{stamp}");
+    assert_eq!(&stamp[8..9], "_");
+    assert!(stamp
+        .chars()
+        .filter(|c| *c != '_')
+        .all(|c| c.is_ascii_digit()));
+
+    let log = fs::read(run_dir.join("run-layout01.wandb")).unwrap();
+    assert_eq!(
+        &log[..7],
+        b":W&B\xe1\xbe\x00",
+        "W&B file header, store version 0"
+    );
+    let images: Vec<PathBuf> = fs::read_dir(run_dir.join("files/media/images"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(images.len(), 1);
+    assert_eq!(fs::read(&images[0]).unwrap(), plot().png());
+}
+
+#[test]
+fn a_run_handle_can_be_shared_between_threads() {
+    fn shared<T: Send + Sync>() {}
+    shared::<recwatch::tracking::wandb::WandbRun>();
+}
