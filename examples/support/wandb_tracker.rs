@@ -53,7 +53,10 @@ impl Wandb {
         }
         let run = builder.spawn()?;
         if let Some(dir) = run.dir() {
-            eprintln!("wandb: offline run in {} (upload with `wandb sync`)", dir.display());
+            eprintln!(
+                "wandb: offline run in {} (upload with `wandb sync`)",
+                dir.display()
+            );
         }
         Ok(Self {
             run: Some(run),
@@ -143,7 +146,10 @@ impl Tracker for Wandb {
             report.records,
             self.image_count,
             report.dropped,
-            report.run_dir.map(|d| d.display().to_string()).unwrap_or_default()
+            report
+                .run_dir
+                .map(|d| d.display().to_string())
+                .unwrap_or_default()
         ))
     }
 }
