@@ -458,3 +458,22 @@ fn mode_values_follow_wandb() {
     assert_eq!(Mode::parse("disabled").unwrap(), Mode::Disabled);
     assert!(Mode::parse("").is_err());
 }
+
+#[test]
+fn a_write_error_stops_the_writer_and_finish_returns_it() {
+    let dir = TempDir::new("write-error");
+    let run = builder(&dir).with_run_id("broken").spawn().unwrap();
+    // A file where the images directory should go: the image write fails (even as root).
+    fs::write(run.dir().unwrap().join("files/media"), b"not a directory").unwrap();
+    run.log(Values::new().add_scalar("before", 1.0)).unwrap();
+    run.log(Values::new().add_image("plot", Image::from_rgb8(1, 1, &[0; 3]).unwrap()))
+        .unwrap();
+    let run_dir = run.dir().unwrap().to_owned();
+    let err = run.finish(0, WAIT).unwrap_err();
+    assert!(matches!(err, WandbError::CreateDir { .. }), "{err:?}");
+    assert!(std::error::Error::source(&err).is_some());
+    // What was written before the error is intact.
+    let (records, stop) = records_of(&run_dir, "broken");
+    assert_eq!(stop, Stop::End);
+    assert_eq!(history(&records).len(), 1);
+}

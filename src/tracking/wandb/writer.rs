@@ -292,7 +292,13 @@ impl Writer {
                         self.flush()?;
                         return self.finish(exit_code, Some(runtime));
                     }
-                    other => self.handle(other)?,
+                    other => {
+                        if let Err(err) = self.handle(other) {
+                            // Keep the complete records of this batch, then stop.
+                            let _ = self.flush();
+                            return Err(err);
+                        }
+                    }
                 }
                 batch += 1;
                 if batch < 256 {
