@@ -73,6 +73,8 @@
 //!   W3C trace; with `http`, per-request access logs (`http::AccessLogLayer`).
 //! - `drift` (feature `drift`): data drift between a reference and a current polars frame,
 //!   Evidently-compatible by default, with a JSON report.
+//! - `tracking::wandb` (feature `wandb`): Weights & Biases offline runs written natively, which
+//!   the official `wandb` tools read and `wandb sync` uploads.
 //!
 //! # Feature flags
 //!
@@ -84,6 +86,7 @@
 //! | `nvml` | yes | NVIDIA GPU sampling (nvml-wrapper; `libnvidia-ml.so.1` is loaded at run time, nothing is needed to build) |
 //! | `telemetry` | no | `telemetry`: `TelemetryConfig` (env filter, JSON/ECS logs, OTLP traces and logs, `log` bridge), the HTTP `TraceLayer` and `AccessLogLayer`, W3C propagation, `inference` spans (tracing, OpenTelemetry) |
 //! | `drift` | no | `drift`: drift detection over polars frames (KS, chi-square, Z, PSI, Wasserstein, Jensen–Shannon) |
+//! | `wandb` | no | `tracking::wandb`: W&B offline runs (prost, crc32fast, sha2, crossbeam-channel) |
 //! | `full` | no | all of the above |
 //!
 //! Library code never installs a global recorder or subscriber on its own.
@@ -103,6 +106,8 @@ pub mod inference;
 pub mod sampler;
 #[cfg(feature = "telemetry")]
 pub mod telemetry;
+#[cfg(feature = "wandb")]
+pub mod tracking;
 
 #[cfg(feature = "macros")]
 pub use recwatch_macros::track_inference;
@@ -118,6 +123,8 @@ pub use error::ExporterError;
 pub use sampler::SamplerError;
 #[cfg(feature = "telemetry")]
 pub use telemetry::TelemetryError;
+#[cfg(feature = "wandb")]
+pub use tracking::wandb::WandbError;
 
 /// The README's code blocks, compiled as doctests so they cannot rot.
 #[cfg(all(doctest, feature = "http", feature = "macros", feature = "sampler"))]
