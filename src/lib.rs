@@ -70,10 +70,14 @@ pub mod exporter;
 #[cfg(feature = "http")]
 pub mod http;
 pub mod inference;
+#[cfg(feature = "quality")]
+pub mod quality;
 #[cfg(feature = "sampler")]
 pub mod sampler;
 #[cfg(feature = "telemetry")]
 pub mod telemetry;
+#[cfg(feature = "tracking")]
+pub mod tracking;
 
 #[cfg(feature = "macros")]
 pub use recwatch_macros::track_inference;
@@ -83,8 +87,12 @@ pub use recwatch_macros::track_inference;
 pub mod __private;
 
 pub use error::ExporterError;
+#[cfg(feature = "quality")]
+pub use quality::QualityError;
 #[cfg(feature = "telemetry")]
 pub use telemetry::TelemetryError;
+#[cfg(feature = "tracking")]
+pub use tracking::TrackingError;
 
 /// The README's code blocks, compiled as doctests so they cannot rot.
 #[cfg(all(doctest, feature = "http", feature = "macros", feature = "sampler"))]

@@ -29,7 +29,9 @@
 mod buckets;
 mod http;
 mod inference;
+mod quality;
 mod sampler;
+mod tracking;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -40,7 +42,9 @@ pub use buckets::{
 };
 pub use http::*;
 pub use inference::*;
+pub use quality::*;
 pub use sampler::*;
+pub use tracking::*;
 
 /// Which metric and label names a source uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
@@ -261,7 +265,13 @@ impl MetricSpec {
 }
 
 /// Every capability's table, in exposition order.
-const TABLES: &[&[MetricSpec]] = &[http::SPECS, inference::SPECS, sampler::SPECS];
+const TABLES: &[&[MetricSpec]] = &[
+    http::SPECS,
+    inference::SPECS,
+    sampler::SPECS,
+    quality::SPECS,
+    tracking::SPECS,
+];
 
 /// Every metric recwatch can emit (with every feature), in a stable order.
 ///
@@ -327,7 +337,8 @@ mod tests {
             for name in std::iter::once(spec.name).chain(spec.otel_name) {
                 assert!(seen.insert(name), "{name} twice");
                 assert!(
-                    name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+                    name.chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
                     "{name}"
                 );
             }

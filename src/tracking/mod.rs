@@ -1,0 +1,2 @@
+//! placeholder
+pub use crate::quality::QualityError as TrackingError;
