@@ -560,20 +560,20 @@ mod tests {
                             k.key().labels().any(|l| l.key() == *lk && l.value() == *lv)
                         })
                 })
-                .map(|(_, _, _, v)| v.clone())
+                .map(|(_, _, _, v)| v)
         };
         assert_eq!(
             find("recommendation_quality_score", &[]),
-            Some(DebugValue::Gauge(0.5.into()))
+            Some(&DebugValue::Gauge(0.5.into()))
         );
         assert_eq!(
             find("recommendation_quality_metric", &[("metric", "online_mrr")]),
-            Some(DebugValue::Gauge(0.25.into()))
+            Some(&DebugValue::Gauge(0.25.into()))
         );
         for outcome in ["recommended", "not_recommended"] {
             assert_eq!(
                 find("recommendation_feedback_total", &[("outcome", outcome)]),
-                Some(DebugValue::Counter(1)),
+                Some(&DebugValue::Counter(1)),
                 "{outcome}"
             );
         }
@@ -582,7 +582,7 @@ mod tests {
                 "recommendation_feedback_total",
                 &[("kind", "rating"), ("outcome", "rejected")]
             ),
-            Some(DebugValue::Counter(1))
+            Some(&DebugValue::Counter(1))
         );
     }
 }
