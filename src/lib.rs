@@ -44,6 +44,10 @@
 //!   continue the caller's W3C trace.
 //! - `drift` (feature `drift`): data drift between a reference and a current polars frame,
 //!   Evidently-compatible by default, with a JSON report.
+//! - `quality` (feature `quality`): rating, ranking and beyond-accuracy metrics published as
+//!   gauges; online quality from feedback.
+//! - `tracking` (feature `tracking`): an MLflow client that never blocks the training loop
+//!   (background batching, retries, journal and replay) and performance plots.
 //!
 //! # Feature flags
 //!
@@ -55,6 +59,8 @@
 //! | `nvml` | yes | NVIDIA GPU sampling (nvml-wrapper; `libnvidia-ml.so.1` is loaded at run time, nothing is needed to build) |
 //! | `telemetry` | no | `telemetry`: `init` (env filter, JSON logs, OTLP traces and logs), the HTTP `TraceLayer`, W3C propagation, `inference` spans (tracing, OpenTelemetry) |
 //! | `drift` | no | `drift`: drift detection over polars frames (KS, chi-square, Z, PSI, Wasserstein, Jensen–Shannon) |
+//! | `quality` | yes | `quality`: recommendation-quality metrics and online quality (no dependencies) |
+//! | `tracking` | no | `tracking`: MLflow client, journal, plots (reqwest blocking, plotters) |
 //! | `full` | no | all of the above |
 //!
 //! Library code never installs a global recorder or subscriber on its own.

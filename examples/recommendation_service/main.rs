@@ -7,6 +7,8 @@
 //! Routes:
 //! - `POST /recommend` with `{"user_id": u64, "k": 1..=100}` → top-k movies for the user;
 //! - `GET /movies/{id}` → one movie, or 404;
+//! - `POST /feedback` with `{"user_id", "movie_id", "rating"}` or `{"user_id", "movie_id", "event": "click"}`
+//!   → joined with what was recommended; keeps `recommendation_quality_score` current (see `feedback.rs`);
 //! - `GET /healthz` → 200;
 //! - `GET /metrics` → Prometheus text exposition.
 //!
@@ -18,6 +20,8 @@
 //! JSON logs (`RUST_LOG`, `RECWATCH_LOG_FORMAT`), and OTLP trace export when
 //! `OTEL_EXPORTER_OTLP_ENDPOINT` is set (`OTEL_SERVICE_NAME`, `OTEL_EXPORTER_OTLP_PROTOCOL`, … are
 //! honoured); spans are flushed before exit.
+
+mod feedback;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -170,6 +174,7 @@ impl Model {
 struct AppState {
     model: Model,
     users: ActiveUsers,
+    online: recwatch::quality::OnlineQuality,
 }
 
 #[derive(Deserialize)]
@@ -204,6 +209,7 @@ async fn recommend(
     }
     state.users.observe(req.user_id);
     let items = state.model.recommend(req.user_id, req.k as usize);
+    feedback::remember(&state.online, req.user_id, items.iter().map(|s| s.movie_id));
     Json(RecommendResponse {
         user_id: req.user_id,
         items,
@@ -349,10 +355,12 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             movies: catalogue(args.movies),
         },
         users,
+        online: feedback::online_quality(),
     });
     let app = Router::new()
         .route("/recommend", post(recommend))
         .route("/movies/{id}", get(movie))
+        .route("/feedback", post(feedback::feedback))
         .route("/healthz", get(|| async { "ok" }))
         .fallback(not_found)
         .with_state(state)

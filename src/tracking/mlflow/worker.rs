@@ -796,6 +796,25 @@ mod tests {
     }
 
     #[test]
+    fn a_full_queue_refuses_data_but_not_control() {
+        let q = Queue::new(1);
+        let op = || Op::EndRun {
+            local: "a".into(),
+            status: super::super::RunStatus::Finished,
+            end_time: 0,
+        };
+        q.push(op()).unwrap();
+        assert!(matches!(
+            q.push(op()),
+            Err(TrackingError::QueueFull { capacity: 1 })
+        ));
+        q.push_control(Msg::Stop);
+        assert!(matches!(q.pop(Duration::ZERO), Some(Msg::Op(_))));
+        assert!(matches!(q.pop(Duration::ZERO), Some(Msg::Stop)));
+        assert!(q.pop(Duration::ZERO).is_none());
+    }
+
+    #[test]
     fn journal_round_trips_non_finite_values_and_artifacts() {
         let dir = std::env::temp_dir().join(format!("recwatch-journal-{}", std::process::id()));
         let path = dir.join("j.jsonl");
