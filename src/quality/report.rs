@@ -211,18 +211,45 @@ impl QualityReport {
     }
 
     /// `(key, value)` pairs for an experiment tracker: [`QualityMetric::tracking_key`] names,
-    /// and `genre_share/<genre>` for the genre distribution (genres whose name is not a valid
-    /// tracking key are left to the caller to log).
+    /// and `genre_share/<genre>` for the genre distribution, where every character of the genre
+    /// name other than a letter, digit, `_`, `-` or `.` becomes `_` (so `Children's` is
+    /// `genre_share/Children_s`, a key MLflow accepts).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use recwatch::quality::{QualityMetric, QualityReport};
+    /// let r = QualityReport::new()
+    ///     .with_value(QualityMetric::Rmse, 0.9)
+    ///     .with_genre_distribution([("Children's", 1.0)]);
+    /// assert_eq!(
+    ///     r.tracking_metrics(),
+    ///     [("rmse".to_owned(), 0.9), ("genre_share/Children_s".to_owned(), 1.0)]
+    /// );
+    /// ```
     pub fn tracking_metrics(&self) -> Vec<(String, f64)> {
         let mut out: Vec<(String, f64)> = self
             .iter()
             .map(|(m, v)| (m.tracking_key(self.k), v))
             .collect();
-        out.extend(
-            self.genre_distribution
-                .iter()
-                .map(|(g, v)| (format!("genre_share/{g}"), *v)),
-        );
+        out.extend(self.genre_distribution.iter().map(|(g, v)| {
+            let g: String = g
+                .chars()
+                .map(|c| {
+                    if c.is_alphanumeric() || matches!(c, '_' | '-' | '.') {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            let g = if g.is_empty() || g == "." || g == ".." {
+                "_".to_owned()
+            } else {
+                g
+            };
+            (format!("genre_share/{g}"), *v)
+        }));
         out
     }
 
