@@ -132,7 +132,7 @@ fn synthetic(seed: u64) -> Dataset {
         })
         .collect();
     let (mut train, mut val) = (Vec::new(), Vec::new());
-    for u in 0..users {
+    for (u, user_taste) in taste.iter().enumerate() {
         let mut seen = HashSet::new();
         for _ in 0..40 {
             // Zipf-like popularity: low ids are popular.
@@ -140,7 +140,7 @@ fn synthetic(seed: u64) -> Dataset {
             if !seen.insert(m) {
                 continue;
             }
-            let dot: f64 = taste[u].iter().zip(&traits[m]).map(|(a, b)| a * b).sum();
+            let dot: f64 = user_taste.iter().zip(&traits[m]).map(|(a, b)| a * b).sum();
             let r = (3.4 + quality[m] + dot * 1.5 + rng.normal() * 0.5).clamp(0.5, 5.0);
             let r = (r * 2.0).round() / 2.0;
             if rng.unit() < 0.8 {
@@ -374,10 +374,14 @@ fn params(args: &Args, d: &Dataset) -> Vec<(String, String)> {
     .collect()
 }
 
-fn evaluate(
-    model: &Model,
-    d: &Dataset,
-) -> Result<(QualityReport, Vec<f64>, Vec<f64>), Box<dyn Error>> {
+/// The final evaluation: the quality report and the validation predictions for the plots.
+struct Evaluation {
+    report: QualityReport,
+    actual: Vec<f64>,
+    predicted: Vec<f64>,
+}
+
+fn evaluate(model: &Model, d: &Dataset) -> Result<Evaluation, Box<dyn Error>> {
     let actual: Vec<f64> = d.val.iter().map(|r| r.2).collect();
     let predicted = model.predict_batch(&d.val);
     let rating = RatingMetrics::compute(&actual, &predicted)?;
@@ -436,7 +440,11 @@ fn evaluate(
             quality::gini_exposure(&lists, GiniPopulation::Catalogue(d.movies))?,
         )
         .with_genre_distribution(quality::genre_distribution(&lists, genres)?);
-    Ok((report, actual, predicted))
+    Ok(Evaluation {
+        report,
+        actual,
+        predicted,
+    })
 }
 
 fn main() {
@@ -514,7 +522,11 @@ fn train(args: &Args) -> Result<(), Box<dyn Error>> {
     }
     bar.finish();
 
-    let (report, actual, predicted) = evaluate(&model, &data)?;
+    let Evaluation {
+        report,
+        actual,
+        predicted,
+    } = evaluate(&model, &data)?;
     let step = args.epochs as i64;
     trackers.log_metrics(&report.tracking_metrics(), step)?;
     for format in [PlotFormat::Png, PlotFormat::Svg] {

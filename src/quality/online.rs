@@ -159,9 +159,11 @@ impl OnlineQualityConfig {
             return Err(QualityError::InvalidConfig("window must be positive"));
         }
         let (min, max) = self.rating_range;
-        if !(min.is_finite() && max.is_finite() && min <= max)
-            || !(min..=max).contains(&self.positive_rating)
-        {
+        let valid = min.is_finite()
+            && max.is_finite()
+            && min <= max
+            && (min..=max).contains(&self.positive_rating);
+        if !valid {
             return Err(QualityError::InvalidConfig(
                 "rating range must be finite, non-empty and contain the positive rating",
             ));

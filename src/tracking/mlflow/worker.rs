@@ -240,7 +240,7 @@ impl Worker {
 
     fn deliver(&mut self, op: Op) {
         if self.degraded || self.rest.is_none() {
-            self.to_journal(op);
+            self.journal_op(op);
             return;
         }
         match self.execute(&op, self.settings.max_retries, false) {
@@ -250,7 +250,7 @@ impl Worker {
                 self.degraded = true;
                 self.probe_backoff = self.settings.probe_interval;
                 self.next_probe = Instant::now() + self.probe_backoff;
-                self.to_journal(op);
+                self.journal_op(op);
             }
         }
     }
@@ -273,7 +273,7 @@ impl Worker {
         known
     }
 
-    fn to_journal(&mut self, op: Op) {
+    fn journal_op(&mut self, op: Op) {
         if self.journal.pending == 0 {
             let known = self.known_runs();
             self.journal.rewrite(known);
