@@ -449,4 +449,6 @@ fn a_server_stopped_mid_run_gets_everything_after_it_comes_back() {
     );
     assert_eq!(versions["model_versions"].as_array().unwrap().len(), 1);
     stop_server(pid, port);
+    let _ = std::fs::remove_dir_all(data);
+    let _ = std::fs::remove_dir_all(journal_dir);
 }
