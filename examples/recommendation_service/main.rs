@@ -7,6 +7,8 @@
 //! Routes:
 //! - `POST /recommend` with `{"user_id": u64, "k": 1..=100}` → top-k movies for the user;
 //! - `GET /movies/{id}` → one movie, or 404;
+//! - `POST /feedback` with `{"user_id", "movie_id", "rating"}` or `{"user_id", "movie_id", "event": "click"}`
+//!   → joined with what was recommended; keeps `recommendation_quality_score` current (see `feedback.rs`);
 //! - `GET /healthz` → 200;
 //! - `GET /metrics` → Prometheus text exposition.
 //!
@@ -22,6 +24,8 @@
 //! per request, and OTLP trace export when `OTEL_EXPORTER_OTLP_ENDPOINT` is set
 //! (`OTEL_SERVICE_NAME`, `OTEL_EXPORTER_OTLP_PROTOCOL`, … are honoured); spans are flushed
 //! before exit.
+
+mod feedback;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -180,6 +184,7 @@ struct AppState {
     model: Model,
     users: ActiveUsers,
     fail_rate: fail_rate::FailRate,
+    online: recwatch::quality::OnlineQuality,
 }
 
 #[derive(Deserialize)]
@@ -220,6 +225,7 @@ async fn recommend(
         );
     }
     let items = state.model.recommend(req.user_id, req.k as usize);
+    feedback::remember(&state.online, req.user_id, items.iter().map(|s| s.movie_id));
     Json(RecommendResponse {
         user_id: req.user_id,
         items,
@@ -375,10 +381,12 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         },
         users,
         fail_rate: fail_rate::FailRate::new(args.fail_rate)?,
+        online: feedback::online_quality(),
     });
     let app = Router::new()
         .route("/recommend", post(recommend))
         .route("/movies/{id}", get(movie))
+        .route("/feedback", post(feedback::feedback))
         .route("/healthz", get(|| async { "ok" }))
         .fallback(not_found)
         .with_state(state)

@@ -32,6 +32,7 @@ mod http;
 mod inference;
 mod quality;
 mod sampler;
+mod tracking;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -45,6 +46,7 @@ pub use http::*;
 pub use inference::*;
 pub use quality::*;
 pub use sampler::*;
+pub use tracking::*;
 
 /// Which metric and label names a source uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize)]
@@ -271,6 +273,7 @@ const TABLES: &[&[MetricSpec]] = &[
     sampler::SPECS,
     quality::SPECS,
     drift::SPECS,
+    tracking::SPECS,
 ];
 
 /// Every metric recwatch can emit (with every feature), in a stable order.
