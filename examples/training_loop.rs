@@ -14,6 +14,11 @@
 //! `MLFLOW_TRACKING_URI` everything goes to the offline journal, whose path is printed (send
 //! it later with `recwatch::tracking::mlflow::replay_journal`).
 //!
+//! With `WANDB_MODE=offline` (or `--wandb`) and the `wandb` feature it also writes a W&B offline
+//! run (`WANDB_DIR`, `WANDB_PROJECT`, … apply; project `movie-recommendation` by default): the
+//! hyperparameters and dataset info as config, `train_loss` and `val_loss` per epoch, the final
+//! metrics with the genre distribution, and the four plots as images; upload it with `wandb sync`.
+//!
 //! Options: `--epochs N` (default 10), `--factors N` (16), `--lr X` (0.05), `--reg X` (0.05),
 //! `--seed N` (42), `--panic-at-epoch N` (panics there, to show the run ending FAILED).
 //!
@@ -33,6 +38,10 @@ use recwatch::quality::{
 use recwatch::track_inference;
 use recwatch::tracking::mlflow::{FlushStatus, MlflowConfig, MlflowTracker, Run, RunConfig};
 use recwatch::tracking::plots::{performance_plots, PlotFormat};
+
+#[cfg(feature = "wandb")]
+#[path = "support/wandb_tracker.rs"]
+mod wandb_tracker;
 
 const GENRES: &[&str] = &[
     "action", "comedy", "drama", "horror", "romance", "sci-fi", "thriller",
@@ -90,8 +99,10 @@ fn parse_args() -> Result<Args, String> {
             "--reg" => a.reg = value()?.parse().map_err(|e| bad(&e))?,
             "--seed" => a.seed = value()?.parse().map_err(|e| bad(&e))?,
             "--panic-at-epoch" => a.panic_at = Some(value()?.parse().map_err(|e| bad(&e))?),
+            // Read by the W&B tracker (feature `wandb`).
+            "--wandb" => {}
             "-h" | "--help" => {
-                println!("usage: training_loop [--epochs N] [--factors N] [--lr X] [--reg X] [--seed N] [--panic-at-epoch N]");
+                println!("usage: training_loop [--epochs N] [--factors N] [--lr X] [--reg X] [--seed N] [--panic-at-epoch N] [--wandb]");
                 std::process::exit(0);
             }
             other => return Err(format!("unknown argument {other}")),
@@ -470,6 +481,14 @@ fn train(args: &Args) -> Result<(), Box<dyn Error>> {
     let data = synthetic(args.seed);
     let mut trackers = Trackers::default();
     trackers.add(Mlflow::start()?);
+    #[cfg(feature = "wandb")]
+    if wandb_tracker::requested() {
+        trackers.add(wandb_tracker::Wandb::start()?);
+    }
+    #[cfg(not(feature = "wandb"))]
+    if std::env::args().any(|a| a == "--wandb") || std::env::var_os("WANDB_MODE").is_some() {
+        eprintln!("W&B logging needs the `wandb` feature: --features tracking,wandb");
+    }
     trackers.log_params(&params(args, &data))?;
 
     let mut rng = Rng(args.seed ^ 0xDEAD_BEEF);

@@ -49,4 +49,11 @@ if WANDB_MODE=online WANDB_DIR="$WORK/online" "$EXAMPLE" 2>"$WORK/online.err"; t
 fi
 grep -q "WANDB_MODE=offline" "$WORK/online.err" || { cat "$WORK/online.err" >&2; exit 1; }
 [ ! -e "$WORK/online" ] || { echo "online mode wrote files" >&2; exit 1; }
+echo "-- the training_loop example with WANDB_MODE=offline (the issue's acceptance check)"
+# shellcheck disable=SC2086
+cargo build --workspace $FEATURES --example training_loop
+(cd "$WORK" && WANDB_MODE=offline WANDB_DIR="$WORK/train" WANDB_PROJECT=movie-recommendation \
+    "$OLDPWD/target/debug/examples/training_loop" --epochs 3)
+check "$WORK/train/wandb/latest-run" --state finished --project movie-recommendation --min-config 3 \
+    --history-keys train_loss,val_loss --rows 3 --summary-keys rmse,mae,diversity,genre_share --media --sync
 echo "W&B integration passed"
