@@ -44,6 +44,8 @@
 //!   continue the caller's W3C trace.
 //! - `drift` (feature `drift`): data drift between a reference and a current polars frame,
 //!   Evidently-compatible by default, with a JSON report.
+//! - `dashboard` (feature `dashboard`): a live monitoring page served by the service itself,
+//!   from an in-process time-series store or from Prometheus.
 //!
 //! # Feature flags
 //!
@@ -55,6 +57,7 @@
 //! | `nvml` | yes | NVIDIA GPU sampling (nvml-wrapper; `libnvidia-ml.so.1` is loaded at run time, nothing is needed to build) |
 //! | `telemetry` | no | `telemetry`: `init` (env filter, JSON logs, OTLP traces and logs), the HTTP `TraceLayer`, W3C propagation, `inference` spans (tracing, OpenTelemetry) |
 //! | `drift` | no | `drift`: drift detection over polars frames (KS, chi-square, Z, PSI, Wasserstein, Jensen–Shannon) |
+//! | `dashboard` | no | `dashboard`: the built-in monitoring page (plotters SVG charts; reqwest for Prometheus mode) |
 //! | `full` | no | all of the above |
 //!
 //! Library code never installs a global recorder or subscriber on its own.
@@ -63,6 +66,8 @@
 
 pub mod active_users;
 pub mod catalogue;
+#[cfg(feature = "dashboard")]
+pub mod dashboard;
 #[cfg(feature = "drift")]
 pub mod drift;
 pub mod error;
@@ -82,6 +87,8 @@ pub use recwatch_macros::track_inference;
 #[path = "private.rs"]
 pub mod __private;
 
+#[cfg(feature = "dashboard")]
+pub use dashboard::DashboardError;
 pub use error::ExporterError;
 #[cfg(feature = "telemetry")]
 pub use telemetry::TelemetryError;

@@ -327,7 +327,8 @@ mod tests {
             for name in std::iter::once(spec.name).chain(spec.otel_name) {
                 assert!(seen.insert(name), "{name} twice");
                 assert!(
-                    name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+                    name.chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
                     "{name}"
                 );
             }

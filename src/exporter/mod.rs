@@ -49,6 +49,8 @@ use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, Share
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 use metrics_util::MetricKindMask;
 
+#[cfg_attr(not(feature = "dashboard"), allow(unused_imports))]
+pub(crate) use store::SeriesValue;
 use store::{Layouts, Store, FLOAT_COUNTERS};
 
 pub use crate::catalogue::{
@@ -559,6 +561,25 @@ impl MetricsHandle {
         };
         for c in collectors.iter() {
             c();
+        }
+    }
+
+    /// Runs the collectors, then calls `f` with every series and its current value, for
+    /// in-process readers such as the dashboard's sampler. `gpu_*` gauges, which live in the
+    /// expiring recorder, are read back from its exposition (without their labels).
+    #[cfg_attr(not(feature = "dashboard"), allow(dead_code))]
+    pub(crate) fn visit_series(&self, f: &mut dyn FnMut(&Key, SeriesValue<'_>)) {
+        self.run_collectors();
+        self.shared.store.visit(f);
+        let gpu = self.shared.gpu.render();
+        for line in gpu.lines().filter(|l| !l.starts_with('#')) {
+            let Some((series, value)) = line.rsplit_once(' ') else {
+                continue;
+            };
+            let name = series.split('{').next().unwrap_or(series);
+            if let Ok(v) = value.parse::<f64>() {
+                f(&Key::from_name(name.to_owned()), SeriesValue::Gauge(v));
+            }
         }
     }
 
