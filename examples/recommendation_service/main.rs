@@ -8,16 +8,21 @@
 //! - `POST /recommend` with `{"user_id": u64, "k": 1..=100}` → top-k movies for the user;
 //! - `GET /movies/{id}` → one movie, or 404;
 //! - `GET /healthz` → 200;
-//! - `GET /metrics` → Prometheus text exposition.
+//! - `GET /metrics` → Prometheus text exposition;
+//! - `GET /dashboard` → the built-in monitoring page (with `--features dashboard`).
 //!
 //! Options: `--addr ADDR` (default `127.0.0.1:8000`), `--metrics-addr ADDR` (also serve
 //! `/metrics` on a standalone listener, e.g. `127.0.0.1:8001`), `--movies N` (catalogue size,
-//! default 5000). Stops gracefully on SIGTERM or Ctrl-C.
+//! default 5000), `--prometheus-url URL` (dashboard panels from Prometheus, all replicas),
+//! `--dashboard-token T` (protect the dashboard). Stops gracefully on SIGTERM or Ctrl-C.
 //!
 //! With the `telemetry` feature (`--features telemetry`), telemetry comes from the environment:
 //! JSON logs (`RUST_LOG`, `RECWATCH_LOG_FORMAT`), and OTLP trace export when
 //! `OTEL_EXPORTER_OTLP_ENDPOINT` is set (`OTEL_SERVICE_NAME`, `OTEL_EXPORTER_OTLP_PROTOCOL`, … are
 //! honoured); spans are flushed before exit.
+
+#[cfg(feature = "dashboard")]
+mod dashboard;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -236,6 +241,8 @@ struct Args {
     addr: SocketAddr,
     metrics_addr: Option<SocketAddr>,
     movies: usize,
+    prometheus_url: Option<String>,
+    dashboard_token: Option<String>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -243,6 +250,8 @@ fn parse_args() -> Result<Args, String> {
         addr: SocketAddr::from(([127, 0, 0, 1], 8000)),
         metrics_addr: None,
         movies: 5000,
+        prometheus_url: None,
+        dashboard_token: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -261,9 +270,12 @@ fn parse_args() -> Result<Args, String> {
                 let v = value("--movies")?;
                 args.movies = v.parse().map_err(|e| format!("--movies {v}: {e}"))?;
             }
+            "--prometheus-url" => args.prometheus_url = Some(value("--prometheus-url")?),
+            "--dashboard-token" => args.dashboard_token = Some(value("--dashboard-token")?),
             "-h" | "--help" => {
                 println!(
-                    "usage: recommendation_service [--addr ADDR] [--metrics-addr ADDR] [--movies N]"
+                    "usage: recommendation_service [--addr ADDR] [--metrics-addr ADDR] [--movies N] \
+                     [--prometheus-url URL] [--dashboard-token T]"
                 );
                 std::process::exit(0);
             }
@@ -357,21 +369,38 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         .fallback(not_found)
         .with_state(state)
         .merge(metrics.router());
+    #[cfg(feature = "dashboard")]
+    let (app, _dashboard) = dashboard::mount(
+        app,
+        &metrics,
+        args.prometheus_url.as_deref(),
+        args.dashboard_token.as_deref(),
+    )?;
+    #[cfg(not(feature = "dashboard"))]
+    if args.prometheus_url.is_some() || args.dashboard_token.is_some() {
+        eprintln!("recommendation_service: built without the `dashboard` feature, no dashboard");
+    }
     #[cfg(feature = "telemetry")]
     let app = app.layer(
         TraceLayer::new()
             .skip_path("/metrics")
             .with_response_traceparent(true),
     );
-    let app = app
-        .layer(RequestMetricsLayer::new().skip_path("/metrics"))
-        .layer(CatchPanicLayer::new());
+    let request_metrics = RequestMetricsLayer::new().skip_path("/metrics");
+    #[cfg(feature = "dashboard")]
+    let request_metrics = dashboard::skip_paths(request_metrics);
+    let app = app.layer(request_metrics).layer(CatchPanicLayer::new());
 
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .map_err(|e| format!("cannot bind {}: {e}", args.addr))?;
     eprintln!(
         "recommendation_service listening on http://{} (metrics at /metrics)",
+        listener.local_addr()?
+    );
+    #[cfg(feature = "dashboard")]
+    eprintln!(
+        "recommendation_service dashboard at http://{}/dashboard",
         listener.local_addr()?
     );
     axum::serve(listener, app)

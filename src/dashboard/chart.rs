@@ -5,7 +5,7 @@ use plotters::prelude::*;
 use super::model::{Distribution, Point};
 
 /// Drawing size in SVG user units; the page scales it to the panel's width.
-const SIZE: (u32, u32) = (640, 240);
+const SIZE: (u32, u32) = (480, 220);
 const FONT: &str = "sans-serif";
 const GRID: RGBColor = RGBColor(226, 230, 236);
 const AXIS: RGBColor = RGBColor(90, 98, 110);
@@ -33,9 +33,14 @@ pub(crate) struct Axis {
     pub(crate) unit: &'static str,
 }
 
-fn clock(t: f64) -> String {
+/// `HH:MM` (UTC) of a unix time, with seconds when the axis spans under ten minutes.
+fn clock(t: f64, span: f64) -> String {
     let secs = t.rem_euclid(86_400.0) as u64;
-    format!("{:02}:{:02}", secs / 3600, secs / 60 % 60)
+    if span < 600.0 {
+        format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
+    } else {
+        format!("{:02}:{:02}", secs / 3600, secs / 60 % 60)
+    }
 }
 
 /// A short number: `1234` → `1.2k`, `0.5` → `0.5`.
@@ -105,9 +110,9 @@ pub(crate) fn lines(series: &[&[Point]], start: f64, end: f64, axis: Axis) -> Op
         let unit = axis.unit;
         chart
             .configure_mesh()
-            .x_labels(6)
+            .x_labels(if end - start < 600.0 { 4 } else { 5 })
             .y_labels(5)
-            .x_label_formatter(&|t| clock(*t))
+            .x_label_formatter(&|t| clock(*t, end - start))
             .y_label_formatter(&|v| format!("{}{unit}", short(*v)))
             .label_style((FONT, 16).into_font().color(&AXIS))
             .axis_style(AXIS)
@@ -131,10 +136,11 @@ pub(crate) fn lines(series: &[&[Point]], start: f64, end: f64, axis: Axis) -> Op
 }
 
 fn seconds(u: f64) -> String {
+    let round = |v: f64| (v * 1000.0).round() / 1000.0;
     if u < 1.0 {
-        format!("{}ms", short(u * 1000.0))
+        format!("{}ms", round(u * 1000.0))
     } else {
-        format!("{}s", short(u))
+        format!("{}s", round(u))
     }
 }
 
@@ -227,7 +233,7 @@ mod tests {
         )
         .unwrap();
         assert!(svg.starts_with("<svg"), "{svg}");
-        assert!(svg.contains("viewBox=\"0 0 640 240\""), "{svg}");
+        assert!(svg.contains("viewBox=\"0 0 480 220\""), "{svg}");
         // Two runs of the series colour (the gap splits the line); axes are grey.
         assert_eq!(svg.matches("stroke=\"#1F77B4\"").count(), 2, "{svg}");
         // The only URL is the SVG namespace (an identifier, never fetched).
@@ -258,6 +264,7 @@ mod tests {
         assert!(svg.contains("≤50ms") && svg.contains("&gt;50ms"), "{svg}");
         assert!(distribution(&Distribution::default()).is_none());
         assert_eq!(short(1234.0), "1.2k");
-        assert_eq!(clock(3600.0 * 25.0 + 61.0), "01:01");
+        assert_eq!(clock(3600.0 * 25.0 + 61.0, 3600.0), "01:01");
+        assert_eq!(clock(3600.0 * 25.0 + 61.0, 60.0), "01:01:01");
     }
 }

@@ -7,10 +7,10 @@
 //! distribution and the drift score, over a selectable range (15 min, 1 h, 6 h).
 //!
 //! - **Embedded (default).** A sampler thread reads recwatch's own store every step (default
-//!   5 s) into a fixed ring of samples holding cumulative totals, so every rate and quantile on
-//!   the page is exact between two samples. The ring is allocated once: with the default 6 h at
-//!   5 s it holds 4 320 samples, about 1 MiB (see [`Dashboard::memory_bytes`]). One replica
-//!   shows itself.
+//!   5 s) into a bounded ring of samples holding cumulative totals, so every rate and quantile
+//!   on the page is exact between two samples. Its size is fixed by retention / step: with the
+//!   default 6 h at 5 s it holds 4 321 samples of 368 bytes, 1.6 MB at most (see
+//!   [`Dashboard::memory_bytes`]). One replica shows itself.
 //! - **Prometheus.** With [`DashboardBuilder::with_prometheus_url`] the panels come from
 //!   Prometheus's `query_range` API instead, summed across every replica Prometheus scrapes
 //!   (`sum(rate(...))` before any division; p95 from `histogram_quantile` over the summed
@@ -353,8 +353,8 @@ impl Dashboard {
         self.inner.store.ring().capacity()
     }
 
-    /// An upper bound of the embedded store's memory once full, in bytes, with the default
-    /// histogram layouts (about 1 MiB for 6 h at 5 s).
+    /// The embedded store's memory once full, in bytes (samples and their bucket counters;
+    /// 1.6 MB for 6 h at 5 s with the default histogram layouts).
     pub fn memory_bytes(&self) -> usize {
         let ring = self.inner.store.ring();
         let buckets =

@@ -238,6 +238,8 @@ pub(crate) fn embedded(ring: &Ring, range: Range, now: f64, step: f64) -> View {
             inference.counts = as_f64(&d.counts);
         }
     }
+    // The store holds nothing from before the sampler started: charts begin at its first sample.
+    let start = samples.first().map_or(start, |s| s.t.max(start));
     View {
         source: "embedded",
         range: range.as_str(),

@@ -270,7 +270,8 @@ pub(crate) fn page(view: &View, ctx: &PageContext<'_>) -> String {
     };
     let base = escape(ctx.base);
     let mut h = String::with_capacity(64 * 1024);
-    let refresh_s = (ctx.refresh_ms / 1000).max(5);
+    // Without scripts the page reloads itself, less often than the script refreshes.
+    let refresh_s = (ctx.refresh_ms / 1000).max(30);
     let _ = write!(
         h,
         r#"<!doctype html>
