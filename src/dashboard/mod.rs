@@ -40,7 +40,7 @@
 //!     .with_step(Duration::from_secs(5))
 //!     .with_retention(Duration::from_secs(6 * 3600))
 //!     .build()?;
-//! assert_eq!(dashboard.capacity(), 4320);
+//! assert_eq!(dashboard.capacity(), 4321); // 6 h of 5 s steps, plus the first baseline
 //! let app: Router = Router::new().merge(metrics.router()).merge(dashboard.router());
 //! // Inside a running service: start sampling; dropping the handle stops it.
 //! let sampling = sampler.spawn()?;
@@ -638,7 +638,8 @@ pub struct DashboardSampler {
 
 impl DashboardSampler {
     /// Starts sampling on a thread of its own (`recwatch-dashboard`), one sample now and one
-    /// every step. Reading the store takes microseconds and never blocks recording.
+    /// every step. A sample reads the store's atomics under the registry's read locks, as a
+    /// scrape does, and runs the exporter's collectors.
     ///
     /// # Errors
     ///

@@ -115,7 +115,7 @@ pub(crate) struct View {
 /// `None` without observations.
 pub(crate) fn quantile(q: f64, bounds: &[f64], counts: &[f64]) -> Option<f64> {
     let total: f64 = counts.iter().sum();
-    if !(total > 0.0) || counts.len() != bounds.len() + 1 {
+    if total.is_nan() || total <= 0.0 || counts.len() != bounds.len() + 1 {
         return None;
     }
     let rank = q.clamp(0.0, 1.0) * total;
