@@ -87,9 +87,11 @@ pub(crate) fn has_data(series: &[&[Point]]) -> bool {
 
 /// A time-series line chart over `[start, end]`, or `None` when no series has data.
 pub(crate) fn lines(series: &[&[Point]], start: f64, end: f64, axis: Axis) -> Option<String> {
-    if !has_data(series) {
+    if !has_data(series) || !(start.is_finite() && end.is_finite()) {
         return None;
     }
+    // A single sample still gets an axis of some width.
+    let end = if end > start { end } else { start + 1.0 };
     let data_max = series
         .iter()
         .flat_map(|s| s.iter().filter_map(|p| p.1))
@@ -192,7 +194,7 @@ pub(crate) fn distribution(d: &Distribution) -> Option<String> {
                 }
             })
             .y_label_formatter(&|v| short(*v))
-            .label_style((FONT, 15).into_font().color(&AXIS))
+            .label_style((FONT, 13).into_font().color(&AXIS))
             .axis_style(AXIS)
             .light_line_style(WHITE)
             .bold_line_style(GRID)
@@ -248,6 +250,14 @@ mod tests {
             }
         )
         .is_none());
+        // One point on an axis of no width: drawn, no panic.
+        let one: Vec<Point> = vec![(5.0, Some(1.0))];
+        let axis = Axis {
+            max: None,
+            unit: "",
+        };
+        assert!(lines(&[&one], 5.0, 5.0, axis).is_some());
+        assert!(lines(&[&one], f64::NAN, 5.0, axis).is_none());
     }
 
     #[test]
