@@ -87,7 +87,7 @@ pub(crate) fn has_data(series: &[&[Point]]) -> bool {
 
 /// A time-series line chart over `[start, end]`, or `None` when no series has data.
 pub(crate) fn lines(series: &[&[Point]], start: f64, end: f64, axis: Axis) -> Option<String> {
-    if !has_data(series) || !(start.is_finite() && end.is_finite()) {
+    if !(has_data(series) && start.is_finite() && end.is_finite()) {
         return None;
     }
     // A single sample still gets an axis of some width.
