@@ -178,7 +178,7 @@ rm -rf "$WORK/profile"
 timeout 120 chromium "${CHROME_FLAGS[@]}" --user-data-dir="$WORK/profile" --window-size=1280,1560 \
     --virtual-time-budget=3000 --screenshot="$SHOTS/dashboard-desktop.png" "$URL" 2>/dev/null
 rm -rf "$WORK/profile"
-timeout 120 chromium "${CHROME_FLAGS[@]}" --user-data-dir="$WORK/profile" --window-size=390,1900 \
+timeout 120 chromium "${CHROME_FLAGS[@]}" --user-data-dir="$WORK/profile" --window-size=390,2100 \
     --virtual-time-budget=3000 --screenshot="$SHOTS/dashboard-phone.png" "$URL" 2>/dev/null
 for shot in "$SHOTS/dashboard-desktop.png" "$SHOTS/dashboard-phone.png"; do
     [ -s "$shot" ] || { echo "no screenshot $shot" >&2; exit 1; }
@@ -216,4 +216,4 @@ curl -fs "http://127.0.0.1:$PROM_PORT/-/ready" >/dev/null \
 export RECWATCH_PROMETHEUS_URL="http://127.0.0.1:$PROM_PORT"
 export RECWATCH_DASHBOARD_REPLICAS="http://127.0.0.1:$PORT_B1,http://127.0.0.1:$PORT_B2"
 # shellcheck disable=SC2086
-cargo test --workspace $FEATURES --test dashboard_prometheus -- --ignored --test-threads=1
+cargo test --workspace $FEATURES --test dashboard_prometheus -- --ignored --test-threads=1 --nocapture
