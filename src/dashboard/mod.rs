@@ -380,6 +380,7 @@ impl Dashboard {
         S: Clone + Send + Sync + 'static,
     {
         let base = self.inner.path.clone();
+        let prefix = self.inner.prefix().to_owned();
         let (page, data, login) = (self.inner.clone(), self.inner.clone(), self.inner.clone());
         let page_handler = move |uri: Uri, headers: HeaderMap| {
             let inner = page.clone();
@@ -388,21 +389,21 @@ impl Dashboard {
         let mut router = Router::new()
             .route(&base, get(page_handler.clone()))
             .route(
-                &format!("{base}/data.json"),
+                &format!("{prefix}/data.json"),
                 get(move |uri: Uri, headers: HeaderMap| {
                     let inner = data.clone();
                     async move { inner.data(&uri, &headers).await }
                 }),
             )
             .route(
-                &format!("{base}/login"),
+                &format!("{prefix}/login"),
                 post(move |body: Bytes| {
                     let inner = login.clone();
                     async move { inner.login(&body) }
                 }),
             );
-        if base != "/" && !base.is_empty() {
-            router = router.route(&format!("{base}/"), get(page_handler));
+        if !prefix.is_empty() {
+            router = router.route(&format!("{prefix}/"), get(page_handler));
         }
         router
     }
@@ -454,6 +455,11 @@ fn html(status: StatusCode, body: String) -> Response {
 }
 
 impl Inner {
+    /// The path without a trailing `/`: empty when mounted at the root.
+    fn prefix(&self) -> &str {
+        self.path.trim_end_matches('/')
+    }
+
     fn authorized(&self, headers: &HeaderMap) -> bool {
         let Some(token) = self.token.as_deref() else {
             return true;
@@ -537,14 +543,14 @@ impl Inner {
 
     async fn page(&self, uri: &Uri, headers: &HeaderMap) -> Response {
         if !self.authorized(headers) {
-            return html(StatusCode::UNAUTHORIZED, page::login(&self.path, false));
+            return html(StatusCode::UNAUTHORIZED, page::login(self.prefix(), false));
         }
         let view = self.view(uri).await;
         let source = self.source();
         let body = page::page(
             &view,
             &page::PageContext {
-                base: &self.path,
+                base: self.prefix(),
                 refresh_ms: self.refresh_ms(),
                 source: &source,
             },
@@ -595,11 +601,7 @@ impl Inner {
                 let cookie = format!(
                     "{COOKIE}={}; Path={}; HttpOnly; SameSite=Strict",
                     hex(token.as_bytes()),
-                    if self.path.is_empty() {
-                        "/"
-                    } else {
-                        &self.path
-                    }
+                    &self.path
                 );
                 (
                     StatusCode::SEE_OTHER,
@@ -610,7 +612,7 @@ impl Inner {
                 )
                     .into_response()
             }
-            _ => html(StatusCode::UNAUTHORIZED, page::login(&self.path, true)),
+            _ => html(StatusCode::UNAUTHORIZED, page::login(self.prefix(), true)),
         }
     }
 }

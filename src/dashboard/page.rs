@@ -11,7 +11,7 @@ use super::prometheus::distribution_quantile;
 
 /// What the page needs besides the view.
 pub(crate) struct PageContext<'a> {
-    /// Mount path, without a trailing slash (`/dashboard`).
+    /// Mount path without a trailing slash (`/dashboard`; empty at the root).
     pub(crate) base: &'a str,
     /// Milliseconds between two refreshes.
     pub(crate) refresh_ms: u64,
@@ -269,6 +269,11 @@ pub(crate) fn page(view: &View, ctx: &PageContext<'_>) -> String {
             .unwrap_or_default()
     };
     let base = escape(ctx.base);
+    let page_path = if base.is_empty() {
+        "/".to_owned()
+    } else {
+        base.clone()
+    };
     let mut h = String::with_capacity(64 * 1024);
     // Without scripts the page reloads itself, less often than the script refreshes.
     let refresh_s = (ctx.refresh_ms / 1000).max(30);
@@ -297,7 +302,7 @@ pub(crate) fn page(view: &View, ctx: &PageContext<'_>) -> String {
         };
         let _ = write!(
             h,
-            r#"<a href="{base}?range={r}"{current}>{r}</a>"#,
+            r#"<a href="{page_path}?range={r}"{current}>{r}</a>"#,
             r = r.as_str()
         );
     }

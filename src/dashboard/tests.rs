@@ -256,6 +256,23 @@ fn sampler_runs_until_shut_down() {
     assert!(!dashboard.inner.store.ring().samples.is_empty());
 }
 
+#[tokio::test]
+async fn mounted_at_the_root_the_links_stay_on_this_host() {
+    let (dashboard, _s, _r, _m) = built(|b| b.with_path("/"));
+    assert_eq!(dashboard.path(), "/");
+    let router: Router = dashboard.router();
+    let (status, _, html) = get_req(&router, "/?range=1h", &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains(r#"data-json="/data.json?range=1h""#),
+        "{html}"
+    );
+    assert!(html.contains(r#"<a href="/?range=6h">"#), "{html}");
+    assert!(!html.contains("\"//"), "{html}");
+    let (status, _, _) = get_req(&router, "/data.json", &[]).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
 #[test]
 fn form_values_decode() {
     assert_eq!(form_decode("a+b%20c%26").as_deref(), Some("a b c&"));
