@@ -25,7 +25,7 @@ async fn get(router: &axum::Router, uri: &str) -> (StatusCode, String) {
 
 #[tokio::test]
 async fn sampled_traffic_reaches_the_page() {
-    let (recorder, metrics) = ExporterBuilder::new().build().unwrap();
+    let (recorder, metrics) = ExporterBuilder::new().build();
     let (dashboard, sampling) = DashboardBuilder::new(metrics)
         .with_step(Duration::from_secs(1))
         .with_retention(Duration::from_secs(900))

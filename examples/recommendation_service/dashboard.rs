@@ -38,5 +38,5 @@ pub fn mount(
 
 /// `layer` with the dashboard's paths skipped.
 pub fn skip_paths(layer: RequestMetricsLayer) -> RequestMetricsLayer {
-    PATHS.into_iter().fold(layer, |l, p| l.skip_path(p))
+    PATHS.into_iter().fold(layer, |l, p| l.add_skip_path(p))
 }

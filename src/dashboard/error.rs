@@ -11,7 +11,7 @@ use std::time::Duration;
 /// use recwatch::dashboard::DashboardBuilder;
 /// use recwatch::DashboardError;
 ///
-/// let (_recorder, metrics) = recwatch::exporter::ExporterBuilder::new().build().unwrap();
+/// let (_recorder, metrics) = recwatch::exporter::ExporterBuilder::new().build();
 /// let err = DashboardBuilder::new(metrics)
 ///     .with_step(Duration::from_millis(10))
 ///     .build()

@@ -35,7 +35,7 @@
 //! use recwatch::exporter::ExporterBuilder;
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let (_recorder, metrics) = ExporterBuilder::new().build()?;
+//! let (_recorder, metrics) = ExporterBuilder::new().build();
 //! let (dashboard, sampler) = DashboardBuilder::new(metrics.clone())
 //!     .with_step(Duration::from_secs(5))
 //!     .with_retention(Duration::from_secs(6 * 3600))
@@ -117,7 +117,7 @@ const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; script-src 'un
 /// ```
 /// use recwatch::dashboard::DashboardBuilder;
 ///
-/// let (_recorder, metrics) = recwatch::exporter::ExporterBuilder::new().build().unwrap();
+/// let (_recorder, metrics) = recwatch::exporter::ExporterBuilder::new().build();
 /// let (dashboard, _sampler) = DashboardBuilder::new(metrics)
 ///     .with_path("/ops/dashboard")
 ///     .build()
@@ -374,7 +374,7 @@ impl Dashboard {
 
     /// An axum router serving the page on [`path`](Self::path) (and `path/`),
     /// `path/data.json` and `path/login`. Leave these paths out of the request metrics
-    /// (`RequestMetricsLayer::skip_path`) so the page's refreshes do not count as traffic.
+    /// (`RequestMetricsLayer::add_skip_path`) so the page's refreshes do not count as traffic.
     pub fn router<S>(&self) -> Router<S>
     where
         S: Clone + Send + Sync + 'static,

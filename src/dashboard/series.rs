@@ -263,7 +263,7 @@ mod tests {
 
     #[test]
     fn reads_totals_from_the_store() {
-        let (recorder, handle) = crate::exporter::ExporterBuilder::new().build().unwrap();
+        let (recorder, handle) = crate::exporter::ExporterBuilder::new().build();
         metrics::with_local_recorder(&recorder, || {
             let c = |status: &'static str, n| {
                 metrics::counter!(REQUESTS_TOTAL.name, "status" => status).increment(n)

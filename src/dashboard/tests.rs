@@ -14,7 +14,7 @@ fn built(
     crate::exporter::RecwatchRecorder,
     MetricsHandle,
 ) {
-    let (recorder, metrics) = crate::exporter::ExporterBuilder::new().build().unwrap();
+    let (recorder, metrics) = crate::exporter::ExporterBuilder::new().build();
     let (dashboard, sampler) = builder(DashboardBuilder::new(metrics.clone()))
         .build()
         .unwrap();
@@ -214,7 +214,7 @@ async fn prometheus_unreachable_falls_back_to_the_embedded_samples() {
 
 #[test]
 fn builder_validates_step_retention_and_url() {
-    let (_r, metrics) = crate::exporter::ExporterBuilder::new().build().unwrap();
+    let (_r, metrics) = crate::exporter::ExporterBuilder::new().build();
     let b = || DashboardBuilder::new(metrics.clone());
     assert!(matches!(
         b().with_step(Duration::from_millis(500)).build(),
