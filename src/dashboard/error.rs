@@ -58,12 +58,16 @@ pub enum DashboardError {
     HttpClient(#[source] reqwest::Error),
     /// The sampler thread could not be started.
     #[error("could not start the dashboard sampler thread")]
-    SpawnThread(#[source] std::io::Error),
+    Spawn(#[source] std::io::Error),
     /// The sampler did not stop within the timeout given to
-    /// [`DashboardHandle::shutdown`](super::DashboardHandle::shutdown).
+    /// [`DashboardHandle::shutdown`](super::DashboardHandle::shutdown); it stops after its
+    /// current sample.
     #[error("the dashboard sampler did not stop within {timeout:?}")]
-    ShutdownTimeout {
+    ShutdownTimedOut {
         /// The timeout that passed.
         timeout: Duration,
     },
+    /// The sampler thread panicked (a metrics collector it ran panicked).
+    #[error("the dashboard sampler thread panicked")]
+    Panicked,
 }

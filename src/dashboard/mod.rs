@@ -645,7 +645,7 @@ impl DashboardSampler {
     ///
     /// # Errors
     ///
-    /// [`DashboardError::SpawnThread`] if the thread cannot be started.
+    /// [`DashboardError::Spawn`] if the thread cannot be started.
     pub fn spawn(self) -> Result<DashboardHandle, DashboardError> {
         let (stop_tx, stop_rx) = mpsc::channel::<()>();
         let (done_tx, done_rx) = mpsc::channel::<()>();
@@ -659,6 +659,14 @@ impl DashboardSampler {
         let spawned = std::thread::Builder::new()
             .name("recwatch-dashboard".into())
             .spawn(move || {
+                // Marks the sampler stopped however the thread ends.
+                struct Stopped(Arc<Store>);
+                impl Drop for Stopped {
+                    fn drop(&mut self) {
+                        self.0.running.store(false, Ordering::Relaxed);
+                    }
+                }
+                let stopped = Stopped(store.clone());
                 let mut next = Instant::now();
                 loop {
                     let mut bounds = store.ring().bounds.clone();
@@ -675,7 +683,7 @@ impl DashboardSampler {
                         _ => break,
                     }
                 }
-                store.running.store(false, Ordering::Relaxed);
+                drop(stopped);
                 let _ = done_tx.send(());
             });
         match spawned {
@@ -685,7 +693,7 @@ impl DashboardSampler {
             }),
             Err(e) => {
                 running.running.store(false, Ordering::Relaxed);
-                Err(DashboardError::SpawnThread(e))
+                Err(DashboardError::Spawn(e))
             }
         }
     }
@@ -714,14 +722,15 @@ impl DashboardHandle {
     ///
     /// # Errors
     ///
-    /// [`DashboardError::ShutdownTimeout`] if it did not finish in time (it still stops after
-    /// its current sample).
+    /// [`DashboardError::ShutdownTimedOut`] if it did not finish in time (it still stops after
+    /// its current sample), [`DashboardError::Panicked`] if the thread had panicked.
     pub fn shutdown(mut self, timeout: Duration) -> Result<(), DashboardError> {
         drop(self.stop.take());
         match self.done.recv_timeout(timeout) {
-            Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => Ok(()),
+            Ok(()) => Ok(()),
+            Err(mpsc::RecvTimeoutError::Disconnected) => Err(DashboardError::Panicked),
             Err(mpsc::RecvTimeoutError::Timeout) => {
-                Err(DashboardError::ShutdownTimeout { timeout })
+                Err(DashboardError::ShutdownTimedOut { timeout })
             }
         }
     }

@@ -274,6 +274,16 @@ async fn mounted_at_the_root_the_links_stay_on_this_host() {
 }
 
 #[test]
+fn a_panicking_sampler_is_reported_by_shutdown() {
+    let (dashboard, sampler, _r, metrics) = built(|b| b);
+    metrics.add_collector(|| panic!("collector failed (expected by this test)"));
+    let handle = sampler.spawn().unwrap();
+    let err = handle.shutdown(Duration::from_secs(5)).unwrap_err();
+    assert!(matches!(err, DashboardError::Panicked), "{err}");
+    assert!(!dashboard.inner.store.running.load(Ordering::Relaxed));
+}
+
+#[test]
 fn form_values_decode() {
     assert_eq!(form_decode("a+b%20c%26").as_deref(), Some("a b c&"));
     assert_eq!(form_decode("%zz%4").as_deref(), Some("%zz%4"));
