@@ -61,7 +61,7 @@ wait_up() {
 }
 
 # Mixed traffic for $2 seconds at a slowly varying rate: recommendations, movie look-ups,
-# unknown movies (404) and malformed bodies (4xx).
+# unknown movies (404), malformed bodies (4xx) and a few injected failures (500).
 traffic() {
     python3 - "$1" "$2" <<'PY'
 import http.client, json, math, random, sys, time, urllib.parse
@@ -77,8 +77,10 @@ while time.time() - start < seconds:
         if r < 0.6:
             body = json.dumps({"user_id": random.randint(1, 400), "k": random.choice([5, 10, 50])})
             conn.request("POST", "/recommend", body, {"content-type": "application/json"})
-        elif r < 0.9:
+        elif r < 0.88:
             conn.request("GET", "/movies/%d" % random.randint(0, 5200))
+        elif r < 0.9:
+            conn.request("GET", "/faults/error")
         else:
             conn.request("POST", "/recommend", "{bad", {"content-type": "application/json"})
         conn.getresponse().read()
@@ -115,10 +117,10 @@ for name in ["Requests / min", "Avg response time", "Error rate", "Active users"
 charts = re.findall(r'<div class="chart" id="([a-z-]+)"[^>]*><svg', html)
 if len(charts) < min_charts:
     problems.append("only %d drawn charts (%s), want >= %d" % (len(charts), charts, min_charts))
-for kpi in ["kpi-requests", "kpi-response-time", "kpi-active-users"]:
+for kpi in ["kpi-requests", "kpi-response-time", "kpi-error-rate", "kpi-active-users"]:
     m = re.search(r'id="%s">([^<]*)<' % kpi, html)
-    if not m or m.group(1) in ("", "–"):
-        problems.append("key number %s is empty (%r)" % (kpi, m and m.group(1)))
+    if not m or m.group(1) in ("", "–", "0.00 %"):
+        problems.append("key number %s is empty or zero (%r)" % (kpi, m and m.group(1)))
 import os
 if not os.path.exists(out + ".net.json"):
     # The page as served (scripts disabled): DOM checks only.
@@ -159,7 +161,7 @@ PY
 
 echo "== dashboard in headless Chromium"
 PORT_A="$(free_port)"
-"$BIN" --addr "127.0.0.1:$PORT_A" >"$WORK/a.log" 2>&1 &
+"$BIN" --addr "127.0.0.1:$PORT_A" --fault-routes >"$WORK/a.log" 2>&1 &
 PIDS+=($!)
 wait_up "http://127.0.0.1:$PORT_A"
 grep -q "dashboard at http://127.0.0.1:$PORT_A/dashboard" "$WORK/a.log" \

@@ -13,13 +13,15 @@
 //!
 //! Options: `--addr ADDR` (default `127.0.0.1:8000`), `--metrics-addr ADDR` (also serve
 //! `/metrics` on a standalone listener, e.g. `127.0.0.1:8001`), `--movies N` (catalogue size,
-//! default 5000), `--prometheus-url URL` (dashboard panels from Prometheus, all replicas),
-//! `--dashboard-token T` (protect the dashboard). Stops gracefully on SIGTERM or Ctrl-C.
+//! default 5000), `--fault-routes` (mount `/faults/error` and `/faults/slow`, see `faults.rs`),
+//! `--prometheus-url URL` (dashboard panels from Prometheus, all replicas), `--dashboard-token T`
+//! (protect the dashboard). Stops gracefully on SIGTERM or Ctrl-C.
 //!
 //! With the `telemetry` feature (`--features telemetry`), telemetry comes from the environment:
-//! JSON logs (`RUST_LOG`, `RECWATCH_LOG_FORMAT`), and OTLP trace export when
-//! `OTEL_EXPORTER_OTLP_ENDPOINT` is set (`OTEL_SERVICE_NAME`, `OTEL_EXPORTER_OTLP_PROTOCOL`, … are
-//! honoured); spans are flushed before exit.
+//! JSON or ECS logs (`RUST_LOG`, `RECWATCH_LOG_FORMAT=json|ecs|human`) with one access log line
+//! per request, and OTLP trace export when `OTEL_EXPORTER_OTLP_ENDPOINT` is set
+//! (`OTEL_SERVICE_NAME`, `OTEL_EXPORTER_OTLP_PROTOCOL`, … are honoured); spans are flushed
+//! before exit.
 
 #[cfg(feature = "dashboard")]
 mod dashboard;
@@ -41,6 +43,10 @@ use recwatch::telemetry::{TelemetryConfig, TraceLayer};
 use recwatch::track_inference;
 use serde::{Deserialize, Serialize};
 use tower_http::catch_panic::CatchPanicLayer;
+
+#[cfg(feature = "telemetry")]
+mod access_log;
+mod faults;
 
 const GENRES: &[&str] = &[
     "action",
@@ -241,6 +247,7 @@ struct Args {
     addr: SocketAddr,
     metrics_addr: Option<SocketAddr>,
     movies: usize,
+    fault_routes: bool,
     prometheus_url: Option<String>,
     dashboard_token: Option<String>,
 }
@@ -250,6 +257,7 @@ fn parse_args() -> Result<Args, String> {
         addr: SocketAddr::from(([127, 0, 0, 1], 8000)),
         metrics_addr: None,
         movies: 5000,
+        fault_routes: false,
         prometheus_url: None,
         dashboard_token: None,
     };
@@ -270,12 +278,13 @@ fn parse_args() -> Result<Args, String> {
                 let v = value("--movies")?;
                 args.movies = v.parse().map_err(|e| format!("--movies {v}: {e}"))?;
             }
+            "--fault-routes" => args.fault_routes = true,
             "--prometheus-url" => args.prometheus_url = Some(value("--prometheus-url")?),
             "--dashboard-token" => args.dashboard_token = Some(value("--dashboard-token")?),
             "-h" | "--help" => {
                 println!(
                     "usage: recommendation_service [--addr ADDR] [--metrics-addr ADDR] [--movies N] \
-                     [--prometheus-url URL] [--dashboard-token T]"
+                     [--fault-routes] [--prometheus-url URL] [--dashboard-token T]"
                 );
                 std::process::exit(0);
             }
@@ -325,11 +334,10 @@ async fn main() {
 async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     // Logs and traces; exports only when OTEL_EXPORTER_OTLP_ENDPOINT is set.
     #[cfg(feature = "telemetry")]
-    let telemetry = recwatch::telemetry::init(
-        TelemetryConfig::from_env()
-            .with_service_name("recommendation_service")
-            .with_shutdown_timeout(std::time::Duration::from_secs(2)),
-    )?;
+    let telemetry = TelemetryConfig::from_env()?
+        .with_service_name("recommendation_service")
+        .with_service_version(env!("CARGO_PKG_VERSION"))
+        .install()?;
     #[cfg(not(feature = "telemetry"))]
     if std::env::var_os("OTEL_EXPORTER_OTLP_ENDPOINT").is_some() {
         eprintln!(
@@ -380,8 +388,13 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     if args.prometheus_url.is_some() || args.dashboard_token.is_some() {
         eprintln!("recommendation_service: built without the `dashboard` feature, no dashboard");
     }
+    let app = if args.fault_routes {
+        app.merge(faults::router())
+    } else {
+        app
+    };
     #[cfg(feature = "telemetry")]
-    let app = app.layer(
+    let app = app.layer(access_log::layer()).layer(
         TraceLayer::new()
             .add_skip_path("/metrics")
             .with_response_traceparent(true),
@@ -403,15 +416,19 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         "recommendation_service dashboard at http://{}/dashboard",
         listener.local_addr()?
     );
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     // Bounded stop: never holds up shutdown, even if a driver call hangs.
     if let Err(e) = sampler.shutdown(std::time::Duration::from_secs(2)) {
         eprintln!("sampler did not stop cleanly: {e}");
     }
     // Flush spans off the async workers (bounded by the shutdown timeout).
     #[cfg(feature = "telemetry")]
-    tokio::task::spawn_blocking(move || telemetry.shutdown()).await??;
+    tokio::task::spawn_blocking(move || telemetry.shutdown(std::time::Duration::from_secs(2)))
+        .await??;
     Ok(())
 }
