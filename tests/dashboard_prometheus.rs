@@ -72,9 +72,9 @@ async fn prometheus_mode_request_rate_agrees_with_prometheus() {
 
     // Different loads on the two replicas, so the fleet total is neither one of them, spread
     // over several dashboard steps (5 s at the 15 min range) so that there are points to compare.
-    for _ in 0..5 {
-        send(&client, &replicas[0], 30).await;
-        send(&client, &replicas[1], 90).await;
+    for _ in 0..8 {
+        send(&client, &replicas[0], 20).await;
+        send(&client, &replicas[1], 60).await;
         tokio::time::sleep(Duration::from_secs(5)).await;
     }
 
@@ -88,7 +88,7 @@ async fn prometheus_mode_request_rate_agrees_with_prometheus() {
         )
         .await;
         let total: f64 = per_instance.iter().map(|(_, v)| v).sum();
-        if per_instance.len() == 2 && total >= 600.0 {
+        if per_instance.len() == 2 && total >= 640.0 {
             break;
         }
         assert!(
@@ -175,7 +175,7 @@ async fn prometheus_mode_request_rate_agrees_with_prometheus() {
         compared += 1;
     }
     assert!(compared >= 3, "only {compared} points compared: {theirs:?}");
-    // The fleet's rate: more than replica B alone could have produced (450 requests).
+    // Both replicas' traffic is in the fleet's rate.
     let per_instance = instant(
         &client,
         &prometheus,
