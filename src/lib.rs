@@ -75,6 +75,8 @@
 //!   Evidently-compatible by default, with a JSON report.
 //! - `dashboard` (feature `dashboard`): a live monitoring page served by the service itself,
 //!   from an in-process time-series store or from Prometheus.
+//! - `tracking::wandb` (feature `wandb`): Weights & Biases offline runs written natively, which
+//!   the official `wandb` tools read and `wandb sync` uploads.
 //!
 //! # Feature flags
 //!
@@ -87,6 +89,7 @@
 //! | `telemetry` | no | `telemetry`: `TelemetryConfig` (env filter, JSON/ECS logs, OTLP traces and logs, `log` bridge), the HTTP `TraceLayer` and `AccessLogLayer`, W3C propagation, `inference` spans (tracing, OpenTelemetry) |
 //! | `drift` | no | `drift`: drift detection over polars frames (KS, chi-square, Z, PSI, Wasserstein, Jensen–Shannon) |
 //! | `dashboard` | no | `dashboard`: the built-in monitoring page (plotters SVG charts; reqwest for Prometheus mode) |
+//! | `wandb` | no | `tracking::wandb`: W&B offline runs (prost, crc32fast, sha2, crossbeam-channel) |
 //! | `full` | no | all of the above |
 //!
 //! Library code never installs a global recorder or subscriber on its own.
@@ -108,6 +111,8 @@ pub mod inference;
 pub mod sampler;
 #[cfg(feature = "telemetry")]
 pub mod telemetry;
+#[cfg(feature = "wandb")]
+pub mod tracking;
 
 #[cfg(feature = "macros")]
 pub use recwatch_macros::track_inference;
@@ -125,6 +130,8 @@ pub use error::ExporterError;
 pub use sampler::SamplerError;
 #[cfg(feature = "telemetry")]
 pub use telemetry::TelemetryError;
+#[cfg(feature = "wandb")]
+pub use tracking::wandb::WandbError;
 
 /// The README's code blocks, compiled as doctests so they cannot rot.
 #[cfg(all(doctest, feature = "http", feature = "macros", feature = "sampler"))]
