@@ -73,6 +73,8 @@
 //!   W3C trace; with `http`, per-request access logs (`http::AccessLogLayer`).
 //! - `drift` (feature `drift`): data drift between a reference and a current polars frame,
 //!   Evidently-compatible by default, with a JSON report.
+//! - `dashboard` (feature `dashboard`): a live monitoring page served by the service itself,
+//!   from an in-process time-series store or from Prometheus.
 //! - `tracking::wandb` (feature `wandb`): Weights & Biases offline runs written natively, which
 //!   the official `wandb` tools read and `wandb sync` uploads.
 //! - `quality` (feature `quality`): rating, ranking and beyond-accuracy metrics published as
@@ -90,6 +92,7 @@
 //! | `nvml` | yes | NVIDIA GPU sampling (nvml-wrapper; `libnvidia-ml.so.1` is loaded at run time, nothing is needed to build) |
 //! | `telemetry` | no | `telemetry`: `TelemetryConfig` (env filter, JSON/ECS logs, OTLP traces and logs, `log` bridge), the HTTP `TraceLayer` and `AccessLogLayer`, W3C propagation, `inference` spans (tracing, OpenTelemetry) |
 //! | `drift` | no | `drift`: drift detection over polars frames (KS, chi-square, Z, PSI, Wasserstein, Jensen–Shannon) |
+//! | `dashboard` | no | `dashboard`: the built-in monitoring page (plotters SVG charts; reqwest for Prometheus mode) |
 //! | `wandb` | no | `tracking::wandb`: W&B offline runs (prost, crc32fast, sha2, crossbeam-channel) |
 //! | `quality` | yes | `quality`: recommendation-quality metrics and online quality (no dependencies) |
 //! | `tracking` | no | `tracking`: MLflow client, journal, plots (reqwest blocking, plotters) |
@@ -101,6 +104,8 @@
 
 pub mod active_users;
 pub mod catalogue;
+#[cfg(feature = "dashboard")]
+pub mod dashboard;
 #[cfg(feature = "drift")]
 pub mod drift;
 pub mod error;
@@ -124,6 +129,8 @@ pub use recwatch_macros::track_inference;
 #[path = "private.rs"]
 pub mod __private;
 
+#[cfg(feature = "dashboard")]
+pub use dashboard::DashboardError;
 #[cfg(feature = "drift")]
 pub use drift::DriftError;
 pub use error::ExporterError;

@@ -10,14 +10,16 @@
 //! - `POST /feedback` with `{"user_id", "movie_id", "rating"}` or `{"user_id", "movie_id", "event": "click"}`
 //!   → joined with what was recommended; keeps `recommendation_quality_score` current (see `feedback.rs`);
 //! - `GET /healthz` → 200;
-//! - `GET /metrics` → Prometheus text exposition.
+//! - `GET /metrics` → Prometheus text exposition;
+//! - `GET /dashboard` → the built-in monitoring page (with `--features dashboard`).
 //!
 //! Options: `--addr ADDR` (default `127.0.0.1:8000`), `--metrics-addr ADDR` (also serve
 //! `/metrics` on a standalone listener, e.g. `127.0.0.1:8001`), `--movies N` (catalogue size,
 //! default 5000), `--fault-routes` (mount `/faults/error` and `/faults/slow`, see `faults.rs`),
 //! `--fail-rate F` (answer a share `F` in `0..=1` of valid `/recommend` requests with `500`,
-//! deterministically — see `fail_rate.rs`; default 0, used to exercise error alerts).
-//! Stops gracefully on SIGTERM or Ctrl-C.
+//! deterministically — see `fail_rate.rs`; default 0, used to exercise error alerts),
+//! `--prometheus-url URL` (dashboard panels from Prometheus, all replicas), `--dashboard-token T`
+//! (protect the dashboard). Stops gracefully on SIGTERM or Ctrl-C.
 //!
 //! With the `telemetry` feature (`--features telemetry`), telemetry comes from the environment:
 //! JSON or ECS logs (`RUST_LOG`, `RECWATCH_LOG_FORMAT=json|ecs|human`) with one access log line
@@ -26,6 +28,8 @@
 //! before exit.
 
 mod feedback;
+#[cfg(feature = "dashboard")]
+mod dashboard;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -260,6 +264,8 @@ struct Args {
     movies: usize,
     fault_routes: bool,
     fail_rate: f64,
+    prometheus_url: Option<String>,
+    dashboard_token: Option<String>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -269,6 +275,8 @@ fn parse_args() -> Result<Args, String> {
         movies: 5000,
         fault_routes: false,
         fail_rate: 0.0,
+        prometheus_url: None,
+        dashboard_token: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -292,10 +300,12 @@ fn parse_args() -> Result<Args, String> {
                 let v = value("--fail-rate")?;
                 args.fail_rate = v.parse().map_err(|e| format!("--fail-rate {v}: {e}"))?;
             }
+            "--prometheus-url" => args.prometheus_url = Some(value("--prometheus-url")?),
+            "--dashboard-token" => args.dashboard_token = Some(value("--dashboard-token")?),
             "-h" | "--help" => {
                 println!(
                     "usage: recommendation_service [--addr ADDR] [--metrics-addr ADDR] [--movies N] \
-                     [--fault-routes] [--fail-rate F]"
+                     [--fault-routes] [--fail-rate F] [--prometheus-url URL] [--dashboard-token T]"
                 );
                 std::process::exit(0);
             }
@@ -391,6 +401,17 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         .fallback(not_found)
         .with_state(state)
         .merge(metrics.router());
+    #[cfg(feature = "dashboard")]
+    let (app, _dashboard) = dashboard::mount(
+        app,
+        &metrics,
+        args.prometheus_url.as_deref(),
+        args.dashboard_token.as_deref(),
+    )?;
+    #[cfg(not(feature = "dashboard"))]
+    if args.prometheus_url.is_some() || args.dashboard_token.is_some() {
+        eprintln!("recommendation_service: built without the `dashboard` feature, no dashboard");
+    }
     let app = if args.fault_routes {
         app.merge(faults::router())
     } else {
@@ -402,15 +423,21 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             .add_skip_path("/metrics")
             .with_response_traceparent(true),
     );
-    let app = app
-        .layer(RequestMetricsLayer::new().add_skip_path("/metrics"))
-        .layer(CatchPanicLayer::new());
+    let request_metrics = RequestMetricsLayer::new().add_skip_path("/metrics");
+    #[cfg(feature = "dashboard")]
+    let request_metrics = dashboard::skip_paths(request_metrics);
+    let app = app.layer(request_metrics).layer(CatchPanicLayer::new());
 
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .map_err(|e| format!("cannot bind {}: {e}", args.addr))?;
     eprintln!(
         "recommendation_service listening on http://{} (metrics at /metrics)",
+        listener.local_addr()?
+    );
+    #[cfg(feature = "dashboard")]
+    eprintln!(
+        "recommendation_service dashboard at http://{}/dashboard",
         listener.local_addr()?
     );
     axum::serve(

@@ -50,6 +50,8 @@ use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, Share
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 use metrics_util::MetricKindMask;
 
+#[cfg_attr(not(feature = "dashboard"), allow(unused_imports))]
+pub(crate) use store::SeriesValue;
 use store::{Layouts, Store};
 
 use crate::catalogue::{self, MetricSpec};
@@ -451,6 +453,25 @@ impl MetricsHandle {
         };
         for c in collectors {
             c();
+        }
+    }
+
+    /// Runs the collectors, then calls `f` with every series and its current value, for
+    /// in-process readers such as the dashboard's sampler. Expiring gauges (`gpu_*`), which live
+    /// in the expiring recorder, are read back from its exposition (without their labels).
+    #[cfg_attr(not(feature = "dashboard"), allow(dead_code))]
+    pub(crate) fn visit_series(&self, f: &mut dyn FnMut(&Key, SeriesValue<'_>)) {
+        self.run_collectors();
+        self.shared.store.visit(f);
+        let expiring = self.shared.expiring.render();
+        for line in expiring.lines().filter(|l| !l.starts_with('#')) {
+            let Some((series, value)) = line.rsplit_once(' ') else {
+                continue;
+            };
+            let name = series.split('{').next().unwrap_or(series);
+            if let Ok(v) = value.parse::<f64>() {
+                f(&Key::from_name(name.to_owned()), SeriesValue::Gauge(v));
+            }
         }
     }
 

@@ -328,6 +328,54 @@ impl Store {
     }
 }
 
+/// One series' current value, for in-process readers (the dashboard's sampler).
+#[cfg_attr(not(feature = "dashboard"), allow(dead_code))]
+pub(crate) enum SeriesValue<'a> {
+    /// A counter's total.
+    Counter(u64),
+    /// A gauge's value (also fractional counters, which are recorded as gauges).
+    Gauge(f64),
+    /// A histogram: its upper bounds, its non-cumulative counts (one more than `bounds`, the
+    /// last being the `+Inf` overflow) and the sum of its observations.
+    Histogram {
+        /// Upper bounds, ascending.
+        bounds: &'a [f64],
+        /// Non-cumulative counts; `counts.len() == bounds.len() + 1`.
+        counts: &'a [u64],
+        /// Sum of the observed values.
+        sum: f64,
+    },
+}
+
+impl Store {
+    /// Calls `f` with every series and its current value. Reads atomics only; no rendering.
+    #[cfg_attr(not(feature = "dashboard"), allow(dead_code))]
+    pub(crate) fn visit(&self, f: &mut dyn FnMut(&Key, SeriesValue<'_>)) {
+        self.registry
+            .visit_counters(|key, c| f(key, SeriesValue::Counter(c.load(Ordering::Relaxed))));
+        self.registry.visit_gauges(|key, g| {
+            f(
+                key,
+                SeriesValue::Gauge(f64::from_bits(g.load(Ordering::Relaxed))),
+            )
+        });
+        let mut counts = Vec::new();
+        self.registry.visit_histograms(|key, h| {
+            counts.clear();
+            counts.extend(h.counts.iter().map(|c| c.load(Ordering::Relaxed)));
+            let sum = f64::from_bits(h.sum_bits.load(Ordering::Relaxed));
+            f(
+                key,
+                SeriesValue::Histogram {
+                    bounds: &h.bounds,
+                    counts: &counts,
+                    sum,
+                },
+            )
+        });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
