@@ -83,6 +83,8 @@ pub use recwatch_macros::track_inference;
 pub mod __private;
 
 pub use error::ExporterError;
+#[cfg(feature = "generation")]
+pub use inference::GenerationError;
 #[cfg(feature = "telemetry")]
 pub use telemetry::TelemetryError;
 
