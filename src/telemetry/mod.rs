@@ -45,6 +45,8 @@
 //! }
 //! ```
 
+#[cfg(feature = "http")]
+mod body;
 mod config;
 mod error;
 mod export;
@@ -69,6 +71,8 @@ use tracing_subscriber::fmt::writer::BoxMakeWriter;
 use tracing_subscriber::layer::{Layer, Layered, SubscriberExt as _};
 use tracing_subscriber::Registry;
 
+#[cfg(feature = "http")]
+pub use body::TraceBody;
 pub use config::{LogFormat, OtlpProtocol, TelemetryConfig};
 pub use error::TelemetryError;
 pub use export::DROPPED_SPANS_METRIC;
