@@ -7,17 +7,23 @@
 //! Routes:
 //! - `POST /recommend` with `{"user_id": u64, "k": 1..=100}` → top-k movies for the user;
 //! - `GET /movies/{id}` → one movie, or 404;
+//! - `POST /explain` with `{"user_id": u64, "movie_id": u64}` → a streamed explanation
+//!   (server-sent events) from a deterministic stand-in for an LLM (see `explain.rs`);
 //! - `GET /healthz` → 200;
 //! - `GET /metrics` → Prometheus text exposition.
 //!
 //! Options: `--addr ADDR` (default `127.0.0.1:8000`), `--metrics-addr ADDR` (also serve
 //! `/metrics` on a standalone listener, e.g. `127.0.0.1:8001`), `--movies N` (catalogue size,
-//! default 5000). Stops gracefully on SIGTERM or Ctrl-C.
+//! default 5000), and for `/explain` `--token-delay-ms MS` (default 20), `--price-table FILE`
+//! (JSON prices per model, turns tokens into `model_cost_total`), `--max-generations N`
+//! (default 8). Stops gracefully on SIGTERM or Ctrl-C.
 //!
 //! With the `telemetry` feature (`--features telemetry`), telemetry comes from the environment:
 //! JSON logs (`RUST_LOG`, `RECWATCH_LOG_FORMAT`), and OTLP trace export when
 //! `OTEL_EXPORTER_OTLP_ENDPOINT` is set (`OTEL_SERVICE_NAME`, `OTEL_EXPORTER_OTLP_PROTOCOL`, … are
 //! honoured); spans are flushed before exit.
+
+mod explain;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -236,6 +242,7 @@ struct Args {
     addr: SocketAddr,
     metrics_addr: Option<SocketAddr>,
     movies: usize,
+    explain: explain::Options,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -243,6 +250,7 @@ fn parse_args() -> Result<Args, String> {
         addr: SocketAddr::from(([127, 0, 0, 1], 8000)),
         metrics_addr: None,
         movies: 5000,
+        explain: explain::Options::default(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -261,9 +269,14 @@ fn parse_args() -> Result<Args, String> {
                 let v = value("--movies")?;
                 args.movies = v.parse().map_err(|e| format!("--movies {v}: {e}"))?;
             }
+            flag if explain::FLAGS.contains(&flag) => {
+                let v = value(flag)?;
+                args.explain.parse(flag, v)?;
+            }
             "-h" | "--help" => {
                 println!(
-                    "usage: recommendation_service [--addr ADDR] [--metrics-addr ADDR] [--movies N]"
+                    "usage: recommendation_service [--addr ADDR] [--metrics-addr ADDR] [--movies N] {}",
+                    explain::USAGE
                 );
                 std::process::exit(0);
             }
@@ -355,7 +368,8 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         .route("/movies/{id}", get(movie))
         .route("/healthz", get(|| async { "ok" }))
         .fallback(not_found)
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(explain::router(state, &args.explain))
         .merge(metrics.router());
     #[cfg(feature = "telemetry")]
     let app = app.layer(
