@@ -298,6 +298,17 @@ impl ExporterBuilder {
                 SAMPLER_TICK_BUCKETS.into(),
             ),
         ];
+        // Streamed generation: default buckets straight from the catalogue.
+        for spec in crate::catalogue::all()
+            .iter()
+            .filter(|s| s.source == "generation")
+        {
+            if let Some(buckets) = spec.buckets {
+                for name in std::iter::once(spec.name).chain(spec.otel_name) {
+                    by_name.push((name.into(), buckets.into()));
+                }
+            }
+        }
         for (name, buckets) in &self.metric_buckets {
             by_name.retain(|(n, _)| n != name);
             by_name.push((name.clone(), buckets.as_slice().into()));
@@ -472,6 +483,20 @@ fn describe_catalogue(recorder: &RecwatchRecorder) {
         None,
         "Items per batched inference call.",
     );
+    // Streamed generation: help text straight from the catalogue.
+    for spec in crate::catalogue::all()
+        .iter()
+        .filter(|s| s.source == "generation")
+    {
+        let kind = match (spec.kind, spec.fractional) {
+            (_, true) | (crate::catalogue::MetricKind::Gauge, _) => 1,
+            (crate::catalogue::MetricKind::Counter, _) => 0,
+            _ => 2,
+        };
+        for name in std::iter::once(spec.name).chain(spec.otel_name) {
+            describe(kind, name, None, spec.help);
+        }
+    }
 }
 
 type Collector = Box<dyn Fn() + Send + Sync>;

@@ -232,7 +232,9 @@ impl Store {
         });
         self.registry.visit_gauges(|key, g| {
             let name = sanitize_name(key.name());
-            let kind = if FLOAT_COUNTERS.contains(&name.as_str()) {
+            let kind = if FLOAT_COUNTERS.contains(&name.as_str())
+                || crate::catalogue::find(&name).is_some_and(|s| s.fractional)
+            {
                 "counter"
             } else {
                 "gauge"
