@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Telemetry against a real OTLP collector: installs rotel (PyPI) and runs the ignored
 # tests/telemetry_rotel.rs, which start rotel themselves and assert trace id, parent span id,
-# span names and service name from what rotel prints. Fails loudly if anything is missing.
+# span names and service name from what rotel prints, and that a streamed generation's span
+# (GenAI attributes, token counts) sits under its request span. Fails loudly if anything is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROTEL_VERSION="${ROTEL_VERSION:-0.0.1a15}"

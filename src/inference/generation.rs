@@ -831,7 +831,7 @@ impl Generation {
     }
 
     /// The tracing span of this generation (feature `telemetry`), to attach events or more
-    /// attributes.
+    /// attributes while it runs (a disabled span once the generation has ended).
     #[cfg(feature = "telemetry")]
     pub fn span(&self) -> &tracing::Span {
         &self.span
@@ -918,7 +918,11 @@ impl Generation {
             );
         }
         #[cfg(feature = "telemetry")]
-        self.record_span(outcome);
+        {
+            self.record_span(outcome);
+            // The generation is over: its span ends now, not when the stream is dropped.
+            self.span = tracing::Span::none();
+        }
         elapsed
     }
 
@@ -929,8 +933,10 @@ impl Generation {
         if span.is_disabled() {
             return;
         }
-        span.record("gen_ai.usage.input_tokens", self.input_tokens);
-        span.record("gen_ai.usage.output_tokens", self.output_tokens);
+        // As signed integers: OpenTelemetry has no unsigned attribute type.
+        let signed = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        span.record("gen_ai.usage.input_tokens", signed(self.input_tokens));
+        span.record("gen_ai.usage.output_tokens", signed(self.output_tokens));
         span.record("outcome", outcome.as_str());
         if outcome != Outcome::Ok {
             span.record("error.type", outcome.as_str());
