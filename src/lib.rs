@@ -38,7 +38,8 @@
 //! - [`http`]: the tower layer (`recommendation_requests_total`, `…_duration_seconds`,
 //!   `…_in_flight`), route-template labels, cancellation and panic accounting.
 //! - [`active_users`]: `recommendation_active_users` over a sliding window, in fixed memory.
-//! - [`inference`]: runtime side of `#[track_inference]` and the non-macro timer API.
+//! - [`inference`]: runtime side of `#[track_inference]`, the non-macro timer API, and streamed
+//!   generation (time to first token, tokens, cost) with `GenerationTracker`.
 //! - [`sampler`]: system, process, container and GPU gauges on their own thread.
 //! - `telemetry` (feature `telemetry`): one `init` for logs and OTLP traces, server spans that
 //!   continue the caller's W3C trace.
@@ -53,6 +54,7 @@
 //! | `macros` | yes | `#[track_inference]` |
 //! | `sampler` | yes | [`sampler`] (sysinfo) |
 //! | `nvml` | yes | NVIDIA GPU sampling (nvml-wrapper; `libnvidia-ml.so.1` is loaded at run time, nothing is needed to build) |
+//! | `generation` | yes | streamed generation tracking in [`inference`]: time to first token, tokens, cost (futures-core) |
 //! | `telemetry` | no | `telemetry`: `init` (env filter, JSON logs, OTLP traces and logs), the HTTP `TraceLayer`, W3C propagation, `inference` spans (tracing, OpenTelemetry) |
 //! | `drift` | no | `drift`: drift detection over polars frames (KS, chi-square, Z, PSI, Wasserstein, Jensen–Shannon) |
 //! | `full` | no | all of the above |
