@@ -43,8 +43,8 @@ pub mod generation;
 
 #[cfg(feature = "generation")]
 pub use generation::{
-    FinishReason, Generation, GenerationError, GenerationTracker, ModelPrice, PriceTable,
-    QueuedGeneration, StreamItem, TrackedStream, DEFAULT_OPERATION,
+    Classify, FinishReason, Generation, GenerationError, GenerationTracker, ModelPrice,
+    OneTokenPerItem, PriceTable, QueuedGeneration, StreamItem, TrackedStream, DEFAULT_OPERATION,
 };
 
 use std::fmt;

@@ -372,6 +372,31 @@ pub enum StreamItem {
     Error,
 }
 
+/// What each item of a [`TrackedStream`] counts for: implemented by closures
+/// `FnMut(&Item) -> StreamItem` and by [`OneTokenPerItem`].
+pub trait Classify<T> {
+    /// The tokens `item` carries, or that it reports a failure.
+    fn classify(&mut self, item: &T) -> StreamItem;
+}
+
+impl<T, F: FnMut(&T) -> StreamItem> Classify<T> for F {
+    #[inline]
+    fn classify(&mut self, item: &T) -> StreamItem {
+        self(item)
+    }
+}
+
+/// The classifier of [`Generation::track`]: every item is one output token.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OneTokenPerItem;
+
+impl<T> Classify<T> for OneTokenPerItem {
+    #[inline]
+    fn classify(&mut self, _: &T) -> StreamItem {
+        StreamItem::Tokens(1)
+    }
+}
+
 /// The series of one model, in one naming.
 #[derive(Debug)]
 struct Keys {
@@ -581,8 +606,8 @@ impl GenerationTracker {
 
     /// Uses `clock` instead of the process clock (tests drive a `quanta::Clock::mock()`).
     /// Defaults to the process clock.
-    #[doc(hidden)]
-    pub fn with_clock(self, clock: Clock) -> Self {
+    #[cfg(test)]
+    pub(crate) fn with_clock(self, clock: Clock) -> Self {
         self.map(|c| c.clock = Some(clock))
     }
 
@@ -623,7 +648,7 @@ impl GenerationTracker {
 
     /// Starts a generation and wraps `stream` with it (every item one output token). See
     /// [`Generation::track`].
-    pub fn track<S: Stream>(&self, stream: S) -> TrackedStream<S, fn(&S::Item) -> StreamItem> {
+    pub fn track<S: Stream>(&self, stream: S) -> TrackedStream<S, OneTokenPerItem> {
         self.start().track(stream)
     }
 
@@ -843,11 +868,8 @@ impl Generation {
     }
 
     /// Wraps `stream`: every item is one output token. See [`TrackedStream`].
-    pub fn track<S: Stream>(self, stream: S) -> TrackedStream<S, fn(&S::Item) -> StreamItem> {
-        fn one<T>(_: &T) -> StreamItem {
-            StreamItem::Tokens(1)
-        }
-        self.track_with(stream, one::<S::Item>)
+    pub fn track<S: Stream>(self, stream: S) -> TrackedStream<S, OneTokenPerItem> {
+        self.wrap(stream, OneTokenPerItem)
     }
 
     /// Wraps `stream`, classifying each item with `classify` (its token count, or an error).
@@ -878,6 +900,10 @@ impl Generation {
         S: Stream,
         F: FnMut(&S::Item) -> StreamItem,
     {
+        self.wrap(stream, classify)
+    }
+
+    fn wrap<S, F>(self, stream: S, classify: F) -> TrackedStream<S, F> {
         TrackedStream {
             inner: stream,
             classify,
@@ -1026,7 +1052,7 @@ impl<S, F> TrackedStream<S, F> {
 impl<S, F> Stream for TrackedStream<S, F>
 where
     S: Stream,
-    F: FnMut(&S::Item) -> StreamItem,
+    F: Classify<S::Item>,
 {
     type Item = S::Item;
 
@@ -1042,7 +1068,7 @@ where
         generation.in_poll = false;
         match polled {
             Poll::Ready(Some(item)) => {
-                match (this.classify)(&item) {
+                match this.classify.classify(&item) {
                     StreamItem::Tokens(n) => generation.add_output_tokens(n),
                     StreamItem::Error => generation.failed = true,
                 }

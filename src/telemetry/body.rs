@@ -36,10 +36,15 @@ pin_project! {
     }
 }
 
-impl<B: Body> TraceBody<B> {
+impl<B> TraceBody<B> {
     pub(crate) fn new(inner: B, span: Span) -> Self {
-        let span = (!span.is_disabled() && !inner.is_end_stream()).then_some(span);
+        let span = (!span.is_disabled()).then_some(span);
         Self { inner, span }
+    }
+
+    /// The wrapped body.
+    pub fn into_inner(self) -> B {
+        self.inner
     }
 }
 

@@ -128,7 +128,6 @@ fn method_name(method: &Method) -> &'static str {
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for TraceService<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
-    ResBody: http_body::Body,
 {
     type Response = Response<TraceBody<ResBody>>;
     type Error = S::Error;
@@ -225,7 +224,6 @@ pin_project! {
 impl<F, ResBody, E> Future for TraceFuture<F>
 where
     F: Future<Output = Result<Response<ResBody>, E>>,
-    ResBody: http_body::Body,
 {
     type Output = Result<Response<TraceBody<ResBody>>, E>;
 
