@@ -74,6 +74,8 @@
 //!   W3C trace; with `http`, per-request access logs (`http::AccessLogLayer`).
 //! - `drift` (feature `drift`): data drift between a reference and a current polars frame,
 //!   Evidently-compatible by default, with a JSON report.
+//! - `tracking::wandb` (feature `wandb`): Weights & Biases offline runs written natively, which
+//!   the official `wandb` tools read and `wandb sync` uploads.
 //!
 //! # Feature flags
 //!
@@ -86,6 +88,7 @@
 //! | `generation` | yes | streamed generation tracking in [`inference`]: time to first token, tokens, cost (futures-core) |
 //! | `telemetry` | no | `telemetry`: `TelemetryConfig` (env filter, JSON/ECS logs, OTLP traces and logs, `log` bridge), the HTTP `TraceLayer` and `AccessLogLayer`, W3C propagation, `inference` spans (tracing, OpenTelemetry) |
 //! | `drift` | no | `drift`: drift detection over polars frames (KS, chi-square, Z, PSI, Wasserstein, Jensen–Shannon) |
+//! | `wandb` | no | `tracking::wandb`: W&B offline runs (prost, crc32fast, sha2, crossbeam-channel) |
 //! | `full` | no | all of the above |
 //!
 //! Library code never installs a global recorder or subscriber on its own.
@@ -105,6 +108,8 @@ pub mod inference;
 pub mod sampler;
 #[cfg(feature = "telemetry")]
 pub mod telemetry;
+#[cfg(feature = "wandb")]
+pub mod tracking;
 
 #[cfg(feature = "macros")]
 pub use recwatch_macros::track_inference;
@@ -122,6 +127,8 @@ pub use inference::GenerationError;
 pub use sampler::SamplerError;
 #[cfg(feature = "telemetry")]
 pub use telemetry::TelemetryError;
+#[cfg(feature = "wandb")]
+pub use tracking::wandb::WandbError;
 
 /// The README's code blocks, compiled as doctests so they cannot rot.
 #[cfg(all(doctest, feature = "http", feature = "macros", feature = "sampler"))]

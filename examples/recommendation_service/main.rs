@@ -15,6 +15,8 @@
 //! Options: `--addr ADDR` (default `127.0.0.1:8000`), `--metrics-addr ADDR` (also serve
 //! `/metrics` on a standalone listener, e.g. `127.0.0.1:8001`), `--movies N` (catalogue size,
 //! default 5000), `--fault-routes` (mount `/faults/error` and `/faults/slow`, see `faults.rs`),
+//! `--fail-rate F` (answer a share `F` in `0..=1` of valid `/recommend` requests with `500`,
+//! deterministically — see `fail_rate.rs`; default 0, used to exercise error alerts).
 //! and for `/explain` `--token-delay-ms MS` (default 20), `--price-table FILE` (JSON prices per
 //! model, turns tokens into `model_cost_total`), `--max-generations N` (default 8).
 //! Stops gracefully on SIGTERM or Ctrl-C.
@@ -47,6 +49,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 
 #[cfg(feature = "telemetry")]
 mod access_log;
+mod fail_rate;
 mod faults;
 
 const GENRES: &[&str] = &[
@@ -182,6 +185,7 @@ impl Model {
 struct AppState {
     model: Model,
     users: ActiveUsers,
+    fail_rate: fail_rate::FailRate,
 }
 
 #[derive(Deserialize)]
@@ -215,6 +219,12 @@ async fn recommend(
         );
     }
     state.users.observe(req.user_id);
+    if state.fail_rate.next_fails() {
+        return error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "injected failure (--fail-rate)",
+        );
+    }
     let items = state.model.recommend(req.user_id, req.k as usize);
     Json(RecommendResponse {
         user_id: req.user_id,
@@ -249,6 +259,7 @@ struct Args {
     metrics_addr: Option<SocketAddr>,
     movies: usize,
     fault_routes: bool,
+    fail_rate: f64,
     explain: explain::Options,
 }
 
@@ -258,6 +269,7 @@ fn parse_args() -> Result<Args, String> {
         metrics_addr: None,
         movies: 5000,
         fault_routes: false,
+        fail_rate: 0.0,
         explain: explain::Options::default(),
     };
     let mut it = std::env::args().skip(1);
@@ -278,6 +290,10 @@ fn parse_args() -> Result<Args, String> {
                 args.movies = v.parse().map_err(|e| format!("--movies {v}: {e}"))?;
             }
             "--fault-routes" => args.fault_routes = true,
+            "--fail-rate" => {
+                let v = value("--fail-rate")?;
+                args.fail_rate = v.parse().map_err(|e| format!("--fail-rate {v}: {e}"))?;
+            }
             flag if explain::FLAGS.contains(&flag) => {
                 let v = value(flag)?;
                 args.explain.parse(flag, v)?;
@@ -285,7 +301,7 @@ fn parse_args() -> Result<Args, String> {
             "-h" | "--help" => {
                 println!(
                     "usage: recommendation_service [--addr ADDR] [--metrics-addr ADDR] [--movies N] \
-                     [--fault-routes] {}",
+                     [--fault-routes] [--fail-rate F] {}",
                     explain::USAGE
                 );
                 std::process::exit(0);
@@ -371,6 +387,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             movies: catalogue(args.movies),
         },
         users,
+        fail_rate: fail_rate::FailRate::new(args.fail_rate)?,
     });
     let app = Router::new()
         .route("/recommend", post(recommend))

@@ -27,9 +27,11 @@
 //! ```
 
 mod buckets;
+mod drift;
 mod generation;
 mod http;
 mod inference;
+mod quality;
 mod sampler;
 
 use std::collections::HashMap;
@@ -39,9 +41,11 @@ pub use buckets::{
     validate_buckets, DEFAULT_BATCH_SIZE_BUCKETS, DEFAULT_INFERENCE_BUCKETS,
     DEFAULT_REQUEST_BUCKETS, SAMPLER_TICK_BUCKETS,
 };
+pub use drift::*;
 pub use generation::*;
 pub use http::*;
 pub use inference::*;
+pub use quality::*;
 pub use sampler::*;
 
 /// Which metric and label names a source uses.
@@ -268,6 +272,8 @@ const TABLES: &[&[MetricSpec]] = &[
     inference::SPECS,
     generation::SPECS,
     sampler::SPECS,
+    quality::SPECS,
+    drift::SPECS,
 ];
 
 /// Every metric recwatch can emit (with every feature), in a stable order.
