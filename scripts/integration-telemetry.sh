@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Telemetry against a real OTLP collector: installs rotel (PyPI) and runs the ignored
 # tests/telemetry_rotel.rs, which start rotel themselves and assert trace id, parent span id,
-# span names and service name from what rotel prints; then tests/access_log_service.rs, which
-# drives the example service with RECWATCH_LOG_FORMAT=ecs and checks its access log lines
+# span names and service name from what rotel prints, and that a streamed generation's span
+# (GenAI attributes, token counts) sits under its request span; then tests/access_log_service.rs,
+# which drives the example service with RECWATCH_LOG_FORMAT=ecs and checks its access log lines
 # against the ECS logging specification. Fails loudly if anything is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."

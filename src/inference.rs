@@ -38,6 +38,15 @@
 //! }
 //! ```
 
+#[cfg(feature = "generation")]
+pub mod generation;
+
+#[cfg(feature = "generation")]
+pub use generation::{
+    Classify, FinishReason, Generation, GenerationError, GenerationTracker, ModelPrice,
+    OneTokenPerItem, PriceTable, QueuedGeneration, StreamItem, TrackedStream, DEFAULT_OPERATION,
+};
+
 use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};

@@ -66,7 +66,8 @@
 //! - [`http`]: the tower layer (`recommendation_requests_total`, `…_duration_seconds`,
 //!   `…_in_flight`), route-template labels, cancellation and panic accounting.
 //! - [`active_users`]: `recommendation_active_users` over a sliding window, in fixed memory.
-//! - [`inference`]: runtime side of `#[track_inference]` and the non-macro timer API.
+//! - [`inference`]: runtime side of `#[track_inference]`, the non-macro timer API, and streamed
+//!   generation (time to first token, tokens, cost) with `GenerationTracker`.
 //! - [`sampler`]: system, process, container and GPU gauges on their own thread.
 //! - `telemetry` (feature `telemetry`): one `TelemetryConfig::install` for logs (JSON, ECS,
 //!   human; the `log` crate bridged) and OTLP traces, server spans that continue the caller's
@@ -90,6 +91,7 @@
 //! | `macros` | yes | `#[track_inference]` |
 //! | `sampler` | yes | [`sampler`] (sysinfo) |
 //! | `nvml` | yes | NVIDIA GPU sampling (nvml-wrapper; `libnvidia-ml.so.1` is loaded at run time, nothing is needed to build) |
+//! | `generation` | yes | streamed generation tracking in [`inference`]: time to first token, tokens, cost (futures-core) |
 //! | `telemetry` | no | `telemetry`: `TelemetryConfig` (env filter, JSON/ECS logs, OTLP traces and logs, `log` bridge), the HTTP `TraceLayer` and `AccessLogLayer`, W3C propagation, `inference` spans (tracing, OpenTelemetry) |
 //! | `drift` | no | `drift`: drift detection over polars frames (KS, chi-square, Z, PSI, Wasserstein, Jensen–Shannon) |
 //! | `dashboard` | no | `dashboard`: the built-in monitoring page (plotters SVG charts; reqwest for Prometheus mode) |
@@ -136,6 +138,8 @@ pub use drift::DriftError;
 pub use error::ExporterError;
 #[cfg(feature = "quality")]
 pub use quality::QualityError;
+#[cfg(feature = "generation")]
+pub use inference::GenerationError;
 #[cfg(feature = "sampler")]
 pub use sampler::SamplerError;
 #[cfg(feature = "telemetry")]

@@ -1,4 +1,5 @@
-//! End-to-end check of the example service under mixed load, validated by a real `promtool`.
+//! End-to-end check of the example service under mixed load, validated by a real `promtool`, and
+//! of its streamed `POST /explain` endpoint (time to first token, tokens, cost, cancellation).
 //!
 //! Needs promtool (Debian's `prometheus` package) and the example binary, so it is ignored in the
 //! plain test run; `scripts/integration.sh` installs promtool, builds the example and runs it
@@ -31,9 +32,14 @@ impl Drop for Service {
 }
 
 async fn start_service() -> Service {
+    start_service_with(&[]).await
+}
+
+async fn start_service_with(extra: &[&str]) -> Service {
     let addr = free_addr();
     let child = Command::new(common::example_binary())
         .args(["--addr", &addr.to_string()])
+        .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
@@ -339,4 +345,174 @@ async fn mixed_load_exact_counts_and_promtool() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// `data:` events in a server-sent-events text.
+fn events(text: &str) -> usize {
+    text.lines().filter(|l| l.starts_with("data:")).count()
+}
+
+/// The issue's acceptance check: after streamed requests, `/metrics` carries time-to-first-token
+/// and time-per-output-token histograms whose counts match the requests, token counters equal
+/// to the tokens streamed, a client that hung up mid-stream counted as `cancelled`, and a cost
+/// counter equal to tokens × price.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs promtool and the example binary: run scripts/integration.sh"]
+async fn explain_stream_tokens_cost_and_cancellation() {
+    const INPUT_PER_1K: f64 = 0.5;
+    const OUTPUT_PER_1K: f64 = 1.5;
+    let prices = std::env::temp_dir().join(format!("recwatch-prices-{}.json", std::process::id()));
+    std::fs::write(
+        &prices,
+        format!(
+            r#"{{"explainer": {{"input_per_1k": {INPUT_PER_1K}, "output_per_1k": {OUTPUT_PER_1K}}}}}"#
+        ),
+    )
+    .unwrap();
+    let service = start_service_with(&[
+        "--token-delay-ms",
+        "2",
+        "--price-table",
+        prices.to_str().unwrap(),
+    ])
+    .await;
+    let addr = service.addr;
+    let client = reqwest::Client::new();
+    let url = format!("http://{addr}/explain");
+
+    // Complete streams, concurrently; max_tokens from 2 (always cut: `length`) to the default.
+    let mut tasks = Vec::new();
+    for i in 0..12_u64 {
+        let (client, url) = (client.clone(), url.clone());
+        tasks.push(tokio::spawn(async move {
+            let max_tokens = [2, 5, 64][i as usize % 3];
+            let res = client
+                .post(&url)
+                .json(&serde_json::json!({"user_id": i * 17 + 3, "movie_id": i * 101, "max_tokens": max_tokens}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 200);
+            assert_eq!(
+                res.headers()["content-type"].to_str().unwrap(),
+                "text/event-stream"
+            );
+            let n = events(&res.text().await.unwrap());
+            assert!(n >= 2 && n <= max_tokens as usize, "{n} tokens for max {max_tokens}");
+            n
+        }));
+    }
+    let mut streamed = 0;
+    for t in tasks {
+        streamed += t.await.unwrap();
+    }
+    // Bad requests are answered before any generation starts.
+    for (body, want) in [
+        (
+            serde_json::json!({"user_id": 1, "movie_id": 10_000_000}),
+            404,
+        ),
+        (
+            serde_json::json!({"user_id": 1, "movie_id": 1, "max_tokens": 0}),
+            422,
+        ),
+        (serde_json::json!({"user_id": "x", "movie_id": 1}), 422),
+    ] {
+        let res = client.post(&url).json(&body).send().await.unwrap();
+        assert_eq!(res.status().as_u16(), want, "{body}");
+    }
+
+    // A client that reads three tokens of a long answer and hangs up.
+    let mut res = client
+        .post(&url)
+        .json(&serde_json::json!({"user_id": 99, "movie_id": 7, "max_tokens": 512}))
+        .send()
+        .await
+        .unwrap();
+    let mut seen = String::new();
+    while events(&seen) < 3 {
+        let chunk = res.chunk().await.unwrap().expect("stream open");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    drop(res);
+
+    // The server notices on its next write (a hang detector, not a timing assertion).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let text = loop {
+        let text = common::scrape(&client, addr).await;
+        let cancelled = common::sample(
+            &text,
+            "model_generation_duration_seconds_count",
+            &[("model", "explainer"), ("outcome", "cancelled")],
+        );
+        if cancelled == Some(1.0) {
+            break text;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "hang-up never recorded as cancelled:\n{text}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let m = ("model", "explainer");
+    let get = |name: &str, extra: &[(&str, &str)]| {
+        let mut labels = vec![m];
+        labels.extend_from_slice(extra);
+        common::sample(&text, name, &labels).unwrap_or_else(|| panic!("{name} {extra:?} missing"))
+    };
+    assert_eq!(
+        get(
+            "model_generation_duration_seconds_count",
+            &[("outcome", "ok")]
+        ),
+        12.0
+    );
+    // Every request got a first token, the hung-up one included.
+    assert_eq!(get("model_time_to_first_token_seconds_count", &[]), 13.0);
+    assert_eq!(
+        get(
+            "model_time_to_first_token_seconds_bucket",
+            &[("le", "+Inf")]
+        ),
+        13.0
+    );
+    // One time-per-output-token observation per successful stream (all have >= 2 tokens).
+    assert_eq!(get("model_time_per_output_token_seconds_count", &[]), 12.0);
+    // Tokens: the complete streams exactly, plus what the hung-up stream produced (at least
+    // what its client read, at most its natural length of 63).
+    let output = get("model_tokens_total", &[("type", "output")]);
+    let cancelled_tokens = output - streamed as f64;
+    assert!(
+        (3.0..=63.0).contains(&cancelled_tokens),
+        "{output} output tokens for {streamed} streamed plus a hung-up stream"
+    );
+    assert_eq!(get("model_token_usage_sum", &[("type", "output")]), output);
+    assert_eq!(get("model_token_usage_count", &[("type", "output")]), 13.0);
+    let input = get("model_tokens_total", &[("type", "input")]);
+    assert!(input >= 13.0 * 10.0, "{input} input tokens");
+    // Cost = tokens × price.
+    let cost_out = get("model_cost_total", &[("type", "output")]);
+    let cost_in = get("model_cost_total", &[("type", "input")]);
+    assert!(
+        (cost_out - output / 1000.0 * OUTPUT_PER_1K).abs() < 1e-9,
+        "{cost_out}"
+    );
+    assert!(
+        (cost_in - input / 1000.0 * INPUT_PER_1K).abs() < 1e-9,
+        "{cost_in}"
+    );
+    assert_eq!(get("model_requests_running", &[]), 0.0);
+    assert_eq!(get("model_requests_waiting", &[]), 0.0);
+    // The request layer counts the streamed responses at their head (the example does not turn
+    // on its end-of-body timing): all 13 answered 200.
+    assert_eq!(
+        common::sample(
+            &text,
+            "recommendation_requests_total",
+            &[("endpoint", "/explain"), ("status", "200")]
+        ),
+        Some(13.0)
+    );
+    promtool_check(&text);
+    let _ = std::fs::remove_file(&prices);
 }

@@ -240,6 +240,174 @@ fn check_rotel(rotel: &Rotel, server_span_id: &str, service: &str) -> String {
     out
 }
 
+/// A streamed generation behind the server span: the collector has the generation span (GenAI
+/// name and attributes, token counts) under the request span, in the caller's trace, and the
+/// request span ends no earlier than the generation, which ends with the stream.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs rotel: run scripts/integration-telemetry.sh"]
+async fn generation_span_under_the_request_span_reaches_rotel() {
+    use recwatch::inference::GenerationTracker;
+    use tower::ServiceExt;
+    use tracing::instrument::WithSubscriber;
+
+    let (rotel, _, grpc) = start_rotel();
+    let service = "recwatch-generation-it";
+    let (dispatch, guard) = TelemetryConfig::new()
+        .with_filter("info")
+        .with_service_name(service)
+        .with_otlp_protocol(OtlpProtocol::Grpc)
+        .with_otlp_endpoint(format!("http://{grpc}"))
+        .build()
+        .unwrap()
+        .into_parts();
+    let tracker = GenerationTracker::new("explainer").with_operation("chat");
+    let app = Router::new()
+        .route(
+            "/explain",
+            post(move || {
+                let tracker = tracker.clone();
+                async move {
+                    let words = ["a", "quiet", "bold", "pick", "for", "you"]
+                        .map(|w| Ok::<_, std::convert::Infallible>(axum::body::Bytes::from(w)));
+                    let stream = tracker
+                        .start()
+                        .with_input_tokens(11)
+                        .track(SlowIter::new(words.into_iter()));
+                    axum::body::Body::from_stream(stream)
+                }
+            }),
+        )
+        .layer(TraceLayer::new().with_response_traceparent(true));
+    let server_span_id = async {
+        let response = app
+            .oneshot(
+                axum::http::Request::post("/explain")
+                    .header("traceparent", format!("00-{TRACE_ID}-{PARENT_ID}-01"))
+                    .body(axum::body::Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert!(response.status().is_success());
+        let id = server_span_id_of(response.headers());
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        assert_eq!(&body[..], b"aquietboldpickforyou");
+        id
+    }
+    .with_subscriber(dispatch)
+    .await;
+    tokio::task::spawn_blocking(move || guard.shutdown(Duration::from_secs(5)))
+        .await
+        .unwrap()
+        .expect("flush to rotel");
+
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut out = rotel.output();
+    while !(out.contains("POST /explain") && out.contains("chat explainer")) {
+        assert!(
+            Instant::now() < deadline,
+            "rotel never printed both spans:\n{out}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+        out = rotel.output();
+    }
+    println!("{out}");
+    let spans = parse_spans(&out);
+    let server = spans
+        .iter()
+        .find(|s| s.name == "POST /explain")
+        .unwrap_or_else(|| panic!("no server span in:\n{out}"));
+    assert_eq!(server.id, server_span_id);
+    assert_eq!(server.trace_id, TRACE_ID);
+    let generation = spans
+        .iter()
+        .find(|s| s.name == "chat explainer")
+        .unwrap_or_else(|| panic!("no generation span in:\n{out}"));
+    assert_eq!(generation.trace_id, TRACE_ID);
+    assert_eq!(
+        generation.parent_id, server.id,
+        "generation nests under the request span"
+    );
+    for attr in [
+        "gen_ai.operation.name: Str(chat)",
+        "gen_ai.request.model: Str(explainer)",
+        "gen_ai.usage.input_tokens: Int(11)",
+        "gen_ai.usage.output_tokens: Int(6)",
+        "gen_ai.response.finish_reasons: Slice(Str(stop))",
+        "outcome: Str(ok)",
+    ] {
+        assert!(
+            generation.body.contains(attr),
+            "missing {attr} in:\n{}",
+            generation.body
+        );
+    }
+    // The stream took at least 6 × 2 ms, and both spans cover it.
+    let generation_end = end_time_nanos(&generation.body);
+    let server_end = end_time_nanos(&server.body);
+    assert!(
+        server_end >= generation_end,
+        "request span ended before the generation:\n{}\n{}",
+        server.body,
+        generation.body
+    );
+    let generation_start = start_time_nanos(&generation.body);
+    assert!(
+        generation_end - generation_start >= 12_000_000,
+        "generation span does not cover the stream:\n{}",
+        generation.body
+    );
+}
+
+/// Yields the items of an iterator one every 2 ms.
+struct SlowIter<I> {
+    items: I,
+    sleep: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl<I> SlowIter<I> {
+    fn new(items: I) -> Self {
+        SlowIter { items, sleep: None }
+    }
+}
+
+impl<I: Iterator + Unpin> futures_core::Stream for SlowIter<I> {
+    type Item = I::Item;
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<I::Item>> {
+        use std::future::Future;
+        let sleep = self
+            .sleep
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(Duration::from_millis(2))));
+        std::task::ready!(sleep.as_mut().poll(cx));
+        self.sleep = None;
+        std::task::Poll::Ready(self.items.next())
+    }
+}
+
+/// A span's time field in rotel's detailed output, in nanoseconds since the epoch.
+fn span_time_nanos(body: &str, key: &str) -> u128 {
+    let line = body
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with(key))
+        .unwrap_or_else(|| panic!("no `{key}` line in:\n{body}"));
+    let digits: String = line.chars().filter(char::is_ascii_digit).collect();
+    digits.parse().unwrap_or_else(|e| panic!("`{line}`: {e}"))
+}
+
+fn start_time_nanos(body: &str) -> u128 {
+    span_time_nanos(body, "Start time")
+}
+
+fn end_time_nanos(body: &str) -> u128 {
+    span_time_nanos(body, "End time")
+}
+
 /// The span id in a response's `traceparent` (`00-<trace id>-<span id>-<flags>`).
 fn server_span_id_of(headers: &axum::http::HeaderMap) -> String {
     let traceparent = headers["traceparent"].to_str().expect("ASCII traceparent");
@@ -326,6 +494,8 @@ async fn spans_reach_rotel_over_grpc() {
         .unwrap();
     assert!(response.status().is_success());
     let server_span_id = server_span_id_of(response.headers());
+    // The server span ends with the response body: drop it before flushing.
+    drop(response);
     tokio::task::spawn_blocking(move || guard.shutdown(Duration::from_secs(5)))
         .await
         .unwrap()
@@ -493,8 +663,22 @@ fn example_service_exports_the_callers_trace() {
             .await
             .unwrap();
         assert_eq!(response.status(), 200);
-        server_span_id_of(response.headers())
+        let recommend_span = server_span_id_of(response.headers());
+        // The streamed endpoint: its generation span must reach the collector too.
+        let response = client
+            .post(format!("http://{addr}/explain"))
+            .header("traceparent", format!("00-{TRACE_ID}-{PARENT_ID}-01"))
+            .json(&serde_json::json!({"user_id": 7, "movie_id": 3, "max_tokens": 5}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let explain_span = server_span_id_of(response.headers());
+        let text = response.text().await.unwrap();
+        let tokens = text.lines().filter(|l| l.starts_with("data:")).count();
+        (recommend_span, explain_span, tokens)
     });
+    let (server_span_id, explain_span_id, tokens) = server_span_id;
 
     let sent = Instant::now();
     assert!(Command::new("kill")
@@ -514,5 +698,19 @@ fn example_service_exports_the_callers_trace() {
         std::thread::sleep(Duration::from_millis(20));
     };
     assert!(exit.success(), "example service exit status {exit}");
-    check_rotel(&rotel, &server_span_id, service_name);
+    let out = check_rotel(&rotel, &server_span_id, service_name);
+    let spans = parse_spans(&out);
+    let generation = spans
+        .iter()
+        .find(|s| s.name == "text_completion explainer")
+        .unwrap_or_else(|| panic!("no generation span from /explain in:\n{out}"));
+    assert_eq!(generation.parent_id, explain_span_id, "{out}");
+    assert_eq!(generation.trace_id, TRACE_ID);
+    assert!(
+        generation
+            .body
+            .contains(&format!("gen_ai.usage.output_tokens: Int({tokens})")),
+        "{tokens} tokens streamed:\n{}",
+        generation.body
+    );
 }

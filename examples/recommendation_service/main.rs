@@ -9,6 +9,8 @@
 //! - `GET /movies/{id}` → one movie, or 404;
 //! - `POST /feedback` with `{"user_id", "movie_id", "rating"}` or `{"user_id", "movie_id", "event": "click"}`
 //!   → joined with what was recommended; keeps `recommendation_quality_score` current (see `feedback.rs`);
+//! - `POST /explain` with `{"user_id": u64, "movie_id": u64}` → a streamed explanation
+//!   (server-sent events) from a deterministic stand-in for an LLM (see `explain.rs`);
 //! - `GET /healthz` → 200;
 //! - `GET /metrics` → Prometheus text exposition;
 //! - `GET /dashboard` → the built-in monitoring page (with `--features dashboard`).
@@ -19,7 +21,9 @@
 //! `--fail-rate F` (answer a share `F` in `0..=1` of valid `/recommend` requests with `500`,
 //! deterministically — see `fail_rate.rs`; default 0, used to exercise error alerts),
 //! `--prometheus-url URL` (dashboard panels from Prometheus, all replicas), `--dashboard-token T`
-//! (protect the dashboard). Stops gracefully on SIGTERM or Ctrl-C.
+//! (protect the dashboard), and for `/explain` `--token-delay-ms MS` (default 20), `--price-table FILE` (JSON prices per
+//! model, turns tokens into `model_cost_total`), `--max-generations N` (default 8).
+//! Stops gracefully on SIGTERM or Ctrl-C.
 //!
 //! With the `telemetry` feature (`--features telemetry`), telemetry comes from the environment:
 //! JSON or ECS logs (`RUST_LOG`, `RECWATCH_LOG_FORMAT=json|ecs|human`) with one access log line
@@ -30,6 +34,7 @@
 mod feedback;
 #[cfg(feature = "dashboard")]
 mod dashboard;
+mod explain;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -266,6 +271,7 @@ struct Args {
     fail_rate: f64,
     prometheus_url: Option<String>,
     dashboard_token: Option<String>,
+    explain: explain::Options,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -277,6 +283,7 @@ fn parse_args() -> Result<Args, String> {
         fail_rate: 0.0,
         prometheus_url: None,
         dashboard_token: None,
+        explain: explain::Options::default(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -302,10 +309,16 @@ fn parse_args() -> Result<Args, String> {
             }
             "--prometheus-url" => args.prometheus_url = Some(value("--prometheus-url")?),
             "--dashboard-token" => args.dashboard_token = Some(value("--dashboard-token")?),
+            flag if explain::FLAGS.contains(&flag) => {
+                let v = value(flag)?;
+                args.explain.parse(flag, v)?;
+            }
             "-h" | "--help" => {
                 println!(
                     "usage: recommendation_service [--addr ADDR] [--metrics-addr ADDR] [--movies N] \
-                     [--fault-routes] [--fail-rate F] [--prometheus-url URL] [--dashboard-token T]"
+                     [--fault-routes] [--fail-rate F] [--prometheus-url URL] \
+                     [--dashboard-token T] {}",
+                    explain::USAGE
                 );
                 std::process::exit(0);
             }
@@ -399,7 +412,8 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         .route("/feedback", post(feedback::feedback))
         .route("/healthz", get(|| async { "ok" }))
         .fallback(not_found)
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(explain::router(state, &args.explain))
         .merge(metrics.router());
     #[cfg(feature = "dashboard")]
     let (app, _dashboard) = dashboard::mount(

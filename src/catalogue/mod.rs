@@ -28,6 +28,7 @@
 
 mod buckets;
 mod drift;
+mod generation;
 mod http;
 mod inference;
 mod quality;
@@ -42,6 +43,7 @@ pub use buckets::{
     DEFAULT_REQUEST_BUCKETS, SAMPLER_TICK_BUCKETS,
 };
 pub use drift::*;
+pub use generation::*;
 pub use http::*;
 pub use inference::*;
 pub use quality::*;
@@ -270,6 +272,7 @@ impl MetricSpec {
 const TABLES: &[&[MetricSpec]] = &[
     http::SPECS,
     inference::SPECS,
+    generation::SPECS,
     sampler::SPECS,
     quality::SPECS,
     drift::SPECS,

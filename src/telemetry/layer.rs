@@ -17,6 +17,7 @@ use tracing::field::Empty;
 use tracing::Span;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
+use super::body::TraceBody;
 use super::propagation::extract_context;
 
 const TRACEPARENT_NAME: &str = "traceparent";
@@ -30,6 +31,11 @@ const TRACEPARENT_NAME: &str = "traceparent";
 /// responses and service errors. W3C `traceparent`/`tracestate` and `baggage` are extracted
 /// from the request headers, so the span is a child of the caller's span. Spans opened while the
 /// handler runs (such as `#[track_inference]`'s) nest under it.
+///
+/// The span ends when the response body ends, not when the response head is ready: the
+/// response body is wrapped in a [`TraceBody`] that holds the span until its last frame (or
+/// until it is dropped, when the client goes away), so a streamed response's span covers the
+/// whole stream.
 ///
 /// Apply it with axum's `Router::layer` so the matched route is known. The span is recorded by
 /// the subscriber [`TelemetryConfig`](super::TelemetryConfig) builds; without one it costs next
@@ -125,7 +131,7 @@ impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for TraceService<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
 {
-    type Response = Response<ResBody>;
+    type Response = Response<TraceBody<ResBody>>;
     type Error = S::Error;
     type Future = TraceFuture<S::Future>;
 
@@ -196,8 +202,8 @@ impl opentelemetry::propagation::Injector for TraceparentCarrier {
 }
 
 pin_project! {
-    /// The response future of [`TraceService`]: polls the inner future inside the request span
-    /// and records the outcome on it.
+    /// The response future of [`TraceService`]: polls the inner future inside the request span,
+    /// records the outcome on it and hands the span to the response's [`TraceBody`].
     ///
     /// ```
     /// use recwatch::telemetry::TraceLayer;
@@ -221,14 +227,14 @@ impl<F, ResBody, E> Future for TraceFuture<F>
 where
     F: Future<Output = Result<Response<ResBody>, E>>,
 {
-    type Output = Result<Response<ResBody>, E>;
+    type Output = Result<Response<TraceBody<ResBody>>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let _entered = this.span.enter();
         let result = ready!(this.inner.poll(cx));
         if this.span.is_disabled() {
-            return Poll::Ready(result);
+            return Poll::Ready(result.map(|r| r.map(|b| TraceBody::new(b, Span::none()))));
         }
         Poll::Ready(match result {
             Ok(mut response) => {
@@ -244,7 +250,7 @@ where
                         .headers_mut()
                         .insert(HeaderName::from_static(TRACEPARENT_NAME), value);
                 }
-                Ok(response)
+                Ok(response.map(|body| TraceBody::new(body, this.span.clone())))
             }
             Err(error) => {
                 this.span.record("error.type", "_OTHER");

@@ -63,6 +63,8 @@
 //! }
 //! ```
 
+#[cfg(feature = "http")]
+mod body;
 mod build;
 mod config;
 mod env;
@@ -77,6 +79,8 @@ mod otlp;
 mod propagation;
 mod subscriber;
 
+#[cfg(feature = "http")]
+pub use body::TraceBody;
 pub use config::{LogFormat, OtlpProtocol, TelemetryConfig};
 pub use error::TelemetryError;
 pub use export::DROPPED_SPANS_METRIC;
