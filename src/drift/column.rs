@@ -1,6 +1,6 @@
 //! Per-column extraction (polars → plain vectors) and testing.
 
-use super::detector::{ChiSquareMode, PsiBinning, StatTest};
+use super::options::{ChiSquareMode, PsiBinning, StatTest};
 use super::report::{ColumnDrift, ColumnStatus, ColumnType};
 use super::stats::{self, binning, psi as psi_mod};
 use polars::prelude::*;
@@ -59,7 +59,8 @@ pub(crate) fn extract(col: &Column) -> PolarsResult<Extracted> {
     let len = s.len();
     let nulls = s.null_count();
     let dtype_name = format!("{dtype}");
-    if dtype.is_float() || dtype.is_integer() {
+    let decimal = matches!(dtype, DataType::Decimal(..));
+    if dtype.is_float() || dtype.is_integer() || decimal {
         let f = s.cast(&DataType::Float64)?;
         let ca = f.f64()?;
         let mut sorted = Vec::with_capacity(len - nulls);
@@ -328,6 +329,14 @@ pub(crate) fn test_column(
         }
         _ => None,
     };
+    // numpy bins an integer array with a bin width of at least 1; pandas holds an integer
+    // column with missing values as float.
+    let integer_bins = match (&r.values, &c.values) {
+        (Values::Num { integer: a, .. }, Values::Num { integer: b, .. }) => {
+            *a && *b && r.nulls == 0 && c.nulls == 0
+        }
+        _ => false,
+    };
     let result: Result<(f64, Option<f64>), String> = match test {
         StatTest::Ks => match numeric {
             Some((a, b)) => stats::ks_2samp_sorted(a, b)
@@ -369,6 +378,7 @@ pub(crate) fn test_column(
                         a,
                         b,
                         ctype == ColumnType::Numerical,
+                        integer_bins,
                         false,
                     );
                     (bd.reference, bd.current)
@@ -388,8 +398,13 @@ pub(crate) fn test_column(
                     .map_err(|e| e.to_string())
             }
             (PsiBinning::Evidently, Some((a, b))) => {
-                let bd =
-                    binning::evidently_binned_sorted(a, b, ctype == ColumnType::Numerical, true);
+                let bd = binning::evidently_binned_sorted(
+                    a,
+                    b,
+                    ctype == ColumnType::Numerical,
+                    integer_bins,
+                    true,
+                );
                 stats::psi(&bd.reference, &bd.current)
                     .map(|d| (d, None))
                     .map_err(|e| e.to_string())
@@ -484,5 +499,76 @@ pub(crate) fn default_stattest(ctype: ColumnType, n_reference: usize, n_values: 
             ColumnType::Numerical if n_values > 5 => StatTest::Wasserstein,
             _ => StatTest::JensenShannon,
         }
+    }
+}
+
+/// Distinct finite values of a column (`nunique`).
+fn nunique(e: &Extracted) -> usize {
+    match &e.values {
+        Values::Num { sorted, .. } => binning::distinct_sorted(sorted),
+        Values::Cat(m) => m.len(),
+        Values::Unsupported(_) => 0,
+    }
+}
+
+/// pandas `ref_unique or cur_unique`: the reference count unless it is zero.
+fn nunique_ref_or_cur(r: &Extracted, c: &Extracted) -> usize {
+    match nunique(r) {
+        0 => nunique(c),
+        n => n,
+    }
+}
+
+/// Evidently's `NUMBER_UNIQUE_AS_CATEGORICAL` (legacy column typing).
+const NUMBER_UNIQUE_AS_CATEGORICAL: usize = 5;
+
+/// The type Evidently's legacy data definition gives a target column with no task set:
+/// numerical when numeric with more than 5 distinct values, else categorical (classification).
+pub(crate) fn target_type(r: &Extracted, c: &Extracted) -> ColumnType {
+    match (&r.values, &c.values) {
+        (Values::Unsupported(_), _) | (_, Values::Unsupported(_)) => ColumnType::Unsupported,
+        (_, Values::Num { .. }) if nunique_ref_or_cur(r, c) > NUMBER_UNIQUE_AS_CATEGORICAL => {
+            ColumnType::Numerical
+        }
+        _ => ColumnType::Categorical,
+    }
+}
+
+/// The type Evidently's legacy data definition gives a prediction column with no task set:
+/// categorical for strings, for integers with at most 5 distinct values, and for numbers with
+/// at most 5 distinct values outside `[0, 1]`; numerical otherwise (scores, probabilities).
+pub(crate) fn prediction_type(r: &Extracted, c: &Extracted) -> ColumnType {
+    match &c.values {
+        Values::Unsupported(_) => ColumnType::Unsupported,
+        Values::Cat(_) => ColumnType::Categorical,
+        Values::Num { sorted, integer } => {
+            let few = nunique_ref_or_cur(r, c) <= NUMBER_UNIQUE_AS_CATEGORICAL;
+            let pandas_int = *integer && c.nulls == 0;
+            let outside_unit =
+                sorted.first().is_some_and(|v| *v < 0.0) || sorted.last().is_some_and(|v| *v > 1.0);
+            if few && (pandas_int || outside_unit) {
+                ColumnType::Categorical
+            } else {
+                ColumnType::Numerical
+            }
+        }
+    }
+}
+
+/// The type Evidently's legacy data definition (used by its `TestSuite` drift tests) gives a
+/// feature column: integers with at most 5 distinct values (reference first) and bools and
+/// strings are categorical, other numbers numerical.
+pub(crate) fn legacy_feature_type(r: &Extracted, c: &Extracted) -> ColumnType {
+    match (&r.values, &c.values) {
+        (Values::Unsupported(_), _) | (_, Values::Unsupported(_)) => ColumnType::Unsupported,
+        (_, Values::Num { integer, .. }) => {
+            if *integer && c.nulls == 0 && nunique_ref_or_cur(r, c) <= NUMBER_UNIQUE_AS_CATEGORICAL
+            {
+                ColumnType::Categorical
+            } else {
+                ColumnType::Numerical
+            }
+        }
+        _ => ColumnType::Categorical,
     }
 }

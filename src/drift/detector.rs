@@ -1,226 +1,18 @@
 //! The drift detector over polars frames.
 
 use super::column::{self, ColumnSettings, Extracted};
+use super::mapping::{ColumnMapping, Role};
+use super::options::{ChiSquareMode, Correction, PsiBinning, StatTest};
+use super::quality::{DataQualitySuite, DriftCount, FrameAcc};
 use super::report::{
     ColumnDrift, ColumnStatus, ColumnType, DriftReport, NullRateDrift, SchemaDiff,
 };
 use super::stats;
 use super::{DriftError, Frame};
 use polars::prelude::*;
+use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
-
-/// A drift test or distance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum StatTest {
-    /// Two-sample Kolmogorov–Smirnov ([`stats::ks_2samp`]); drift when `p ≤ threshold`.
-    Ks,
-    /// Chi-square ([`stats::chisquare_gof`], or [`stats::chi2_contingency_2xk`] with
-    /// [`ChiSquareMode::Homogeneity`]); drift when `p < threshold`.
-    ChiSquare,
-    /// Two-proportion Z-test ([`stats::z_test_proportions`]); drift when `p < threshold`.
-    Z,
-    /// Wasserstein distance normed by the reference std ([`stats::wasserstein_normed`]);
-    /// drift when `distance ≥ threshold`.
-    Wasserstein,
-    /// Jensen–Shannon distance on Evidently's bins ([`stats::jensenshannon`]); drift when
-    /// `distance ≥ threshold`.
-    JensenShannon,
-    /// Population stability index ([`stats::psi`], binning per [`PsiBinning`]); drift when
-    /// `psi ≥ threshold`.
-    Psi,
-}
-
-impl StatTest {
-    /// The name used in reports (Evidently's names).
-    ///
-    /// ```
-    /// assert_eq!(recwatch::drift::StatTest::Wasserstein.name(), "wasserstein");
-    /// ```
-    pub fn name(self) -> &'static str {
-        match self {
-            StatTest::Ks => "ks",
-            StatTest::ChiSquare => "chisquare",
-            StatTest::Z => "z",
-            StatTest::Wasserstein => "wasserstein",
-            StatTest::JensenShannon => "jensenshannon",
-            StatTest::Psi => "psi",
-        }
-    }
-
-    /// Parses a report name (`"ks"`, `"chisquare"`, `"z"`, `"wasserstein"`,
-    /// `"jensenshannon"`, `"psi"`).
-    ///
-    /// ```
-    /// use recwatch::drift::StatTest;
-    /// assert_eq!(StatTest::from_name("ks"), Some(StatTest::Ks));
-    /// assert_eq!(StatTest::from_name("t_test"), None);
-    /// ```
-    pub fn from_name(name: &str) -> Option<Self> {
-        Some(match name {
-            "ks" => StatTest::Ks,
-            "chisquare" => StatTest::ChiSquare,
-            "z" => StatTest::Z,
-            "wasserstein" => StatTest::Wasserstein,
-            "jensenshannon" => StatTest::JensenShannon,
-            "psi" => StatTest::Psi,
-            _ => return None,
-        })
-    }
-
-    /// Whether the score is a p-value (else a distance).
-    ///
-    /// ```
-    /// assert!(recwatch::drift::StatTest::Ks.is_pvalue());
-    /// ```
-    pub fn is_pvalue(self) -> bool {
-        matches!(self, StatTest::Ks | StatTest::ChiSquare | StatTest::Z)
-    }
-
-    /// Evidently's default threshold: 0.05 for p-values, 0.1 for distances.
-    ///
-    /// ```
-    /// assert_eq!(recwatch::drift::StatTest::Psi.default_threshold(), 0.1);
-    /// ```
-    pub fn default_threshold(self) -> f64 {
-        if self.is_pvalue() {
-            0.05
-        } else {
-            0.1
-        }
-    }
-
-    /// Evidently's drift decision: `p ≤ t` for KS, `p < t` for chi-square and Z,
-    /// `d ≥ t` for distances.
-    ///
-    /// ```
-    /// use recwatch::drift::StatTest;
-    /// assert!(StatTest::Ks.is_drift(0.05, 0.05));
-    /// assert!(!StatTest::Z.is_drift(0.05, 0.05));
-    /// assert!(StatTest::Wasserstein.is_drift(0.1, 0.1));
-    /// ```
-    pub fn is_drift(self, score: f64, threshold: f64) -> bool {
-        match self {
-            StatTest::Ks => score <= threshold,
-            StatTest::ChiSquare | StatTest::Z => score < threshold,
-            _ => score >= threshold,
-        }
-    }
-}
-
-impl std::str::FromStr for StatTest {
-    type Err = DriftError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        StatTest::from_name(s).ok_or_else(|| DriftError::InvalidOption {
-            name: "stattest",
-            reason: format!(
-                "unknown test `{s}` (ks, chisquare, z, wasserstein, jensenshannon, psi)"
-            ),
-        })
-    }
-}
-
-/// How [`StatTest::Psi`] bins numerical columns.
-#[derive(Debug, Clone, Copy, PartialEq)]
-#[non_exhaustive]
-pub enum PsiBinning {
-    /// Bins at reference quantiles with ±∞ outer edges ([`stats::psi_quantile_bins`]);
-    /// empty bins get the share `floor`.
-    Quantile {
-        /// Number of bins (before merging duplicate edges).
-        n_bins: usize,
-        /// Share given to an empty bin.
-        floor: f64,
-    },
-    /// Evidently's binning: Sturges bins over the union, its zero fill
-    /// ([`stats::evidently_binned`]).
-    Evidently,
-}
-
-impl Default for PsiBinning {
-    fn default() -> Self {
-        PsiBinning::Quantile {
-            n_bins: 10,
-            floor: stats::PSI_DEFAULT_FLOOR,
-        }
-    }
-}
-
-/// Which chi-square test [`StatTest::ChiSquare`] runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum ChiSquareMode {
-    /// Goodness of fit against the reference proportions (Evidently's `chisquare`). A category
-    /// unseen in the reference gives p = 0.
-    #[default]
-    GoodnessOfFit,
-    /// 2×K homogeneity test (`scipy.stats.chi2_contingency`), which treats reference and current
-    /// symmetrically and handles unseen categories.
-    Homogeneity,
-}
-
-/// Multiple-testing correction across the p-value columns of one report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Correction {
-    /// Bonferroni: `p·m`, capped at 1 (family-wise error rate).
-    Bonferroni,
-    /// Holm's step-down (family-wise error rate, uniformly more powerful than Bonferroni).
-    Holm,
-    /// Benjamini–Hochberg step-up (false discovery rate).
-    BenjaminiHochberg,
-}
-
-impl Correction {
-    fn name(self) -> &'static str {
-        match self {
-            Correction::Bonferroni => "bonferroni",
-            Correction::Holm => "holm",
-            Correction::BenjaminiHochberg => "benjamini-hochberg",
-        }
-    }
-
-    /// Adjusted p-values, in input order (as `statsmodels.stats.multitest.multipletests`).
-    ///
-    /// ```
-    /// use recwatch::drift::Correction;
-    /// let adj = Correction::Holm.adjust(&[0.01, 0.04, 0.03]);
-    /// assert_eq!(adj, vec![0.03, 0.06, 0.06]);
-    /// ```
-    pub fn adjust(self, p: &[f64]) -> Vec<f64> {
-        let m = p.len();
-        let mf = m as f64;
-        let mut idx: Vec<usize> = (0..m).collect();
-        idx.sort_by(|&a, &b| p[a].total_cmp(&p[b]));
-        let mut out = vec![0.0; m];
-        match self {
-            Correction::Bonferroni => {
-                for (o, v) in out.iter_mut().zip(p) {
-                    *o = (v * mf).min(1.0);
-                }
-            }
-            Correction::Holm => {
-                let mut run = 0.0f64;
-                for (rank, &i) in idx.iter().enumerate() {
-                    let v = ((mf - rank as f64) * p[i]).min(1.0);
-                    run = run.max(v);
-                    out[i] = run;
-                }
-            }
-            Correction::BenjaminiHochberg => {
-                let mut run = 1.0f64;
-                for (rank, &i) in idx.iter().enumerate().rev() {
-                    let v = (p[i] * mf / (rank as f64 + 1.0)).min(1.0);
-                    run = run.min(v);
-                    out[i] = run;
-                }
-            }
-        }
-        out
-    }
-}
+use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// Reference-vs-current drift detector over polars frames, with Evidently 0.7 DataDriftPreset
 /// defaults.
@@ -259,6 +51,8 @@ pub struct DriftDetector {
     effect_gate: Option<f64>,
     null_rate_threshold: Option<f64>,
     threads: usize,
+    mapping: ColumnMapping,
+    suite: Option<DataQualitySuite>,
 }
 
 impl Default for DriftDetector {
@@ -290,6 +84,8 @@ impl DriftDetector {
             threads: std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(1),
+            mapping: ColumnMapping::new(),
+            suite: None,
         }
     }
 
@@ -435,6 +231,33 @@ impl DriftDetector {
         self
     }
 
+    /// The roles of the columns: target, prediction, numerical and categorical features.
+    /// Defaults to none (every column a feature typed by inference).
+    ///
+    /// ```
+    /// use recwatch::drift::{ColumnMapping, DriftDetector};
+    /// let d = DriftDetector::new()
+    ///     .with_column_mapping(ColumnMapping::new().with_target("rating"));
+    /// # let _ = d;
+    /// ```
+    pub fn with_column_mapping(mut self, mapping: ColumnMapping) -> Self {
+        self.mapping = mapping;
+        self
+    }
+
+    /// Runs the data-quality suite in the same pass and puts its results in
+    /// [`DriftReport::tests`]. Defaults to off.
+    ///
+    /// ```
+    /// use recwatch::drift::{DataQualitySuite, DriftDetector};
+    /// let d = DriftDetector::new().with_quality_suite(DataQualitySuite::new());
+    /// # let _ = d;
+    /// ```
+    pub fn with_quality_suite(mut self, suite: DataQualitySuite) -> Self {
+        self.suite = Some(suite);
+        self
+    }
+
     fn validate(&self) -> Result<(), DriftError> {
         if !(self.drift_share.is_finite() && (0.0..=1.0).contains(&self.drift_share)) {
             return Err(DriftError::InvalidOption {
@@ -535,58 +358,92 @@ impl DriftDetector {
                 .unwrap_or(0);
             Ok(n as usize)
         };
-        if height(&reference, Frame::Reference)? == 0 {
+        let (ref_rows, cur_rows) = (
+            height(&reference, Frame::Reference)?,
+            height(&current, Frame::Current)?,
+        );
+        if ref_rows == 0 {
             return Err(DriftError::EmptyFrame {
                 frame: Frame::Reference,
             });
         }
-        if height(&current, Frame::Current)? == 0 {
+        if cur_rows == 0 {
             return Err(DriftError::EmptyFrame {
                 frame: Frame::Current,
             });
         }
-
         let mut schema = SchemaDiff::default();
-        let mut common = Vec::new();
-        for (name, dt) in rs.iter() {
-            match cs.get(name.as_str()) {
-                Some(cdt) => {
+        let mut jobs = Vec::new();
+        for (pos, (name, dt)) in rs.iter().enumerate() {
+            match cs.get_full(name.as_str()) {
+                Some((cpos, _, cdt)) => {
                     if cdt != dt {
                         schema.type_changed.push(name.to_string());
                     }
-                    common.push(name.to_string());
+                    jobs.push(Job {
+                        name: name.to_string(),
+                        reference: Some(pos),
+                        current: Some(cpos),
+                    });
                 }
-                None => schema.missing_in_current.push(name.to_string()),
+                None => {
+                    schema.missing_in_current.push(name.to_string());
+                    jobs.push(Job {
+                        name: name.to_string(),
+                        reference: Some(pos),
+                        current: None,
+                    });
+                }
             }
         }
-        for (name, _) in cs.iter() {
+        for (cpos, (name, _)) in cs.iter().enumerate() {
             if rs.get(name.as_str()).is_none() {
                 schema.new_in_current.push(name.to_string());
-            }
-        }
-        if common.is_empty() {
-            return Err(DriftError::NoCommonColumns);
-        }
-        let next = AtomicUsize::new(0);
-        let results: Mutex<Vec<Result<ColumnDrift, DriftError>>> = Mutex::new(Vec::new());
-        let workers = self.threads.min(common.len()).max(1);
-        std::thread::scope(|scope| {
-            for _ in 0..workers {
-                scope.spawn(|| loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(name) = common.get(i) else { break };
-                    let res = self.one_column(name, &reference, &current);
-                    if let Ok(mut g) = results.lock() {
-                        g.push(res);
-                    }
+                jobs.push(Job {
+                    name: name.to_string(),
+                    reference: None,
+                    current: Some(cpos),
                 });
             }
-        });
-        let results = results.into_inner().unwrap_or_default();
+        }
+        if jobs
+            .iter()
+            .all(|j| j.reference.is_none() || j.current.is_none())
+        {
+            return Err(DriftError::NoCommonColumns);
+        }
+        if self.suite.is_none() {
+            jobs.retain(|j| j.reference.is_some() && j.current.is_some());
+        }
+        let accs = self
+            .suite
+            .as_ref()
+            .map(|_| (FrameAcc::new(ref_rows), FrameAcc::new(cur_rows)));
+        let work = |job: &Job| self.one_job(job, &reference, &current, accs.as_ref());
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(self.threads.min(jobs.len()).max(1))
+            .thread_name(|i| format!("recwatch-drift-{i}"))
+            .build();
+        let results: Vec<Option<Tested>> = match pool {
+            Ok(pool) => pool.install(|| jobs.par_iter().map(work).collect()),
+            // No thread could be started: test the columns on this one.
+            Err(_) => jobs.iter().map(work).collect(),
+        };
         let mut by_col = BTreeMap::new();
-        for r in results {
-            let c = r?;
-            by_col.insert(c.column_name.clone(), c);
+        let (mut target_drift, mut prediction_drift) = (None, None);
+        let mut legacy = DriftCount::default();
+        for t in results.into_iter().flatten() {
+            if let Some((tested, drifted)) = t.legacy {
+                legacy.tested += usize::from(tested);
+                legacy.drifted += usize::from(drifted);
+            }
+            match t.role {
+                Role::Target => target_drift = Some(t.drift),
+                Role::Prediction => prediction_drift = Some(t.drift),
+                Role::Feature => {
+                    by_col.insert(t.drift.column_name.clone(), t.drift);
+                }
+            }
         }
 
         if let Some(corr) = self.correction {
@@ -635,35 +492,117 @@ impl DriftDetector {
             drift_by_columns: by_col,
             schema,
             correction: self.correction.map(|c| c.name().to_string()),
+            target_drift,
+            prediction_drift,
+            tests: match (&self.suite, accs) {
+                (Some(suite), Some((ra, ca))) => {
+                    suite.evaluate(&ca.finish(), Some(&ra.finish()), Some(legacy))
+                }
+                _ => Vec::new(),
+            },
         })
     }
 
-    fn one_column(
+    /// One column: its quality statistics (when the suite runs) and, for a common column,
+    /// its drift. A column that cannot be read or tested becomes a skipped column; a panic
+    /// inside polars while reading it is caught and reported the same way.
+    fn one_job(
         &self,
-        name: &str,
+        job: &Job,
         reference: &LazyFrame,
         current: &LazyFrame,
-    ) -> Result<ColumnDrift, DriftError> {
-        let load = |lf: &LazyFrame, frame: Frame| -> Result<Extracted, DriftError> {
-            let err = |source| DriftError::Polars {
-                context: format!("cannot read column `{name}` of the {frame} frame"),
-                source,
+        accs: Option<&(FrameAcc, FrameAcc)>,
+    ) -> Option<Tested> {
+        let name = job.name.as_str();
+        let load = |lf: &LazyFrame, frame: Frame, pos: usize| -> Result<Column, String> {
+            let read = || -> PolarsResult<Column> {
+                let df = lf.clone().select([col(name)]).collect()?;
+                Ok(df.column(name)?.clone())
             };
-            let df = lf.clone().select([col(name)]).collect().map_err(err)?;
-            let c = df.column(name).map_err(err)?;
-            column::extract(c).map_err(err)
+            let c = match catch_unwind(AssertUnwindSafe(read)) {
+                Ok(Ok(c)) => c,
+                Ok(Err(e)) => return Err(format!("cannot read the {frame} column: {e}")),
+                Err(p) => {
+                    return Err(format!(
+                        "cannot read the {frame} column: {}",
+                        panic_text(&p)
+                    ))
+                }
+            };
+            if let Some((ra, ca)) = accs {
+                let acc = if frame == Frame::Reference { ra } else { ca };
+                match catch_unwind(AssertUnwindSafe(|| super::quality::column_pass(&c, pos))) {
+                    Ok(p) => acc.add(p),
+                    Err(_) => acc.add(super::quality::column_pass(
+                        &Column::new_empty(name.into(), &DataType::Null),
+                        pos,
+                    )),
+                }
+            }
+            Ok(c)
         };
-        let r = load(reference, Frame::Reference)?;
-        let c = load(current, Frame::Current)?;
-        let settings = ColumnSettings {
-            column_type: self.column_type.get(name).copied(),
+        let r = job.reference.map(|p| load(reference, Frame::Reference, p));
+        let c = job.current.map(|p| load(current, Frame::Current, p));
+        let (r, c) = match (r, c) {
+            (Some(r), Some(c)) => (r, c),
+            _ => return None,
+        };
+        let role = self.mapping.role(name);
+        let tested = match (r, c) {
+            (Ok(r), Ok(c)) => {
+                let ex = |col: &Column| catch_unwind(AssertUnwindSafe(|| column::extract(col)));
+                match (ex(&r), ex(&c)) {
+                    (Ok(Ok(r)), Ok(Ok(c))) => self.test_extracted(name, role, &r, &c),
+                    (Ok(Err(e)), _) | (_, Ok(Err(e))) => {
+                        Tested::skipped(name, role, format!("cannot convert the column: {e}"))
+                    }
+                    _ => Tested::skipped(
+                        name,
+                        role,
+                        "cannot convert the column (polars panicked)".into(),
+                    ),
+                }
+            }
+            (Err(e), _) | (_, Err(e)) => Tested::skipped(name, role, e),
+        };
+        Some(tested)
+    }
+
+    fn test_extracted(&self, name: &str, role: Role, r: &Extracted, c: &Extracted) -> Tested {
+        let explicit = self.column_type.get(name).copied();
+        let column_type = explicit.or_else(|| match role {
+            Role::Target => Some(column::target_type(r, c)),
+            Role::Prediction => Some(column::prediction_type(r, c)),
+            Role::Feature => self.mapping.feature_type(name),
+        });
+        // Under a mapping that names the numerical (categorical) features, an unnamed column
+        // of that kind is not a feature (as in Evidently's ColumnMapping).
+        if role == Role::Feature && column_type.is_none() {
+            let inferred = column::infer_type(c);
+            let excluded = (inferred == ColumnType::Numerical
+                && !self.mapping.numerical.is_empty())
+                || (matches!(inferred, ColumnType::Categorical | ColumnType::Text)
+                    && !self.mapping.categorical.is_empty());
+            if excluded {
+                let mut d =
+                    ColumnDrift::skipped(name, "not a feature under the column mapping".into());
+                d.column_type = inferred;
+                return Tested {
+                    drift: d,
+                    role,
+                    legacy: None,
+                };
+            }
+        }
+        let settings = |column_type| ColumnSettings {
+            column_type,
             stattest: self.column_stattest.get(name).copied().or(self.stattest),
             threshold: self.column_threshold.get(name).copied().or(self.threshold),
             psi_binning: self.psi_binning,
             chisquare_mode: self.chisquare_mode,
             effect_gate: self.effect_gate,
         };
-        let mut out = column::test_column(name, &r, &c, &settings);
+        let mut out = column::test_column(name, r, c, &settings(column_type));
         if let Some(thr) = self.null_rate_threshold {
             let (xr, xc) = (
                 (r.nulls + r.nonfinite) as u64,
@@ -677,6 +616,53 @@ impl DriftDetector {
                 });
             }
         }
-        Ok(out)
+        // Evidently's TestSuite counts drift with its legacy column typing; re-test the
+        // column when that typing differs.
+        let legacy = self.suite.as_ref().map(|_| {
+            let lt = column_type.unwrap_or_else(|| column::legacy_feature_type(r, c));
+            if Some(lt) == column_type || lt == out.column_type {
+                (out.status == ColumnStatus::Ok, out.drift_detected)
+            } else {
+                let l = column::test_column(name, r, c, &settings(Some(lt)));
+                (l.status == ColumnStatus::Ok, l.drift_detected)
+            }
+        });
+        Tested {
+            drift: out,
+            role,
+            legacy,
+        }
     }
+}
+
+/// One column to read: its name and its position in each frame that has it.
+struct Job {
+    name: String,
+    reference: Option<usize>,
+    current: Option<usize>,
+}
+
+/// One common column's outcome.
+struct Tested {
+    drift: ColumnDrift,
+    role: Role,
+    /// (tested, drifted) under Evidently's legacy typing, when the suite runs.
+    legacy: Option<(bool, bool)>,
+}
+
+impl Tested {
+    fn skipped(name: &str, role: Role, reason: String) -> Self {
+        Tested {
+            drift: ColumnDrift::skipped(name, reason),
+            role,
+            legacy: Some((false, false)),
+        }
+    }
+}
+
+fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
+    p.downcast_ref::<String>()
+        .cloned()
+        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "polars panicked".into())
 }

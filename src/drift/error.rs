@@ -45,7 +45,7 @@ pub enum DriftError {
         reason: String,
     },
     /// A file could not be opened or read.
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
@@ -60,7 +60,7 @@ pub enum DriftError {
         path: PathBuf,
     },
     /// polars failed to scan or collect a file or frame.
-    #[error("{context}: {source}")]
+    #[error("{context}")]
     Polars {
         /// What was being done (names the file when there is one).
         context: String,
@@ -68,4 +68,39 @@ pub enum DriftError {
         #[source]
         source: polars::error::PolarsError,
     },
+    /// polars panicked while reading a file's schema (a data type this build cannot represent).
+    #[error("cannot read {}: {detail}", path.display())]
+    UnreadableFile {
+        /// The file.
+        path: PathBuf,
+        /// What the reader reported (its panic message; there is no error value to keep).
+        detail: String,
+    },
+}
+
+/// Formats an error and its chain of sources on one line, `outer: inner: …`.
+///
+/// recwatch's errors keep the cause out of their own message (it is their
+/// [`source`](std::error::Error::source)); this joins them for a log line or a CLI.
+///
+/// ```
+/// use recwatch::drift::{error_chain, DriftError};
+/// let e = DriftError::Io {
+///     path: "ref.parquet".into(),
+///     source: std::io::Error::from(std::io::ErrorKind::NotFound),
+/// };
+/// assert_eq!(error_chain(&e), "cannot read ref.parquet: entity not found");
+/// ```
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let msg = s.to_string();
+        if !out.ends_with(&msg) {
+            out.push_str(": ");
+            out.push_str(&msg);
+        }
+        cur = s.source();
+    }
+    out
 }

@@ -45,10 +45,16 @@ mod column;
 mod detector;
 mod error;
 mod io;
+mod mapping;
+mod options;
+pub mod quality;
 mod report;
 pub mod stats;
 
-pub use detector::{ChiSquareMode, Correction, DriftDetector, PsiBinning, StatTest};
-pub use error::{DriftError, Frame};
+pub use detector::DriftDetector;
+pub use error::{error_chain, DriftError, Frame};
 pub use io::scan_file;
+pub use mapping::ColumnMapping;
+pub use options::{ChiSquareMode, Correction, PsiBinning, StatTest};
+pub use quality::{Condition, DataQualitySuite, QualityTest, QualityTestResult, TestStatus};
 pub use report::{ColumnDrift, ColumnStatus, ColumnType, DriftReport, NullRateDrift, SchemaDiff};
