@@ -183,3 +183,26 @@ expected = {
 with open(os.path.join(OUT, "evidently_suite_expected.json"), "w") as f:
     json.dump(expected, f, indent=1, sort_keys=True)
 print(json.dumps(expected, indent=1, sort_keys=True))
+
+
+# Frames with the dtypes a default polars build lacks (Int8, Int16, UInt8, UInt16, Decimal),
+# and a filtered frame whose Parquet file carries pandas' `__index_level_0__`.
+def dtypes_frame(rng, n, shift):
+    import decimal
+    return pd.DataFrame({
+        "i8": rng.integers(0, 100, n).astype("int8"),
+        "i16": (rng.integers(0, 1000, n) + int(shift * 300)).astype("int16"),
+        "u8": rng.integers(0, 200, n).astype("uint8"),
+        "u16": rng.integers(0, 5000, n).astype("uint16"),
+        "price": [decimal.Decimal(str(round(x, 2))) for x in rng.normal(10 + shift, 2, n)],
+        "score": rng.normal(shift, 1, n).round(4),
+    })
+
+
+dref = dtypes_frame(rng, 500, 0.0)
+dcur = dtypes_frame(rng, 400, 1.0)
+dref.to_parquet(os.path.join(OUT, "dtypes_reference.parquet"), index=False)
+dcur.to_parquet(os.path.join(OUT, "dtypes_current.parquet"), index=False)
+fref = dtypes_frame(rng, 600, 0.0).drop(columns=["price"])
+fref[fref["score"] > -0.5].to_parquet(os.path.join(OUT, "indexed_reference.parquet"))
+fref[fref["score"] > -0.4].to_parquet(os.path.join(OUT, "indexed_current.parquet"))
