@@ -102,7 +102,13 @@ fn unusable_input_exits_2_with_one_line() {
 fn help_exits_0_and_lists_the_options() {
     let (code, stdout, _) = run(&["--help"]);
     assert_eq!(code, 0);
-    for flag in ["--psi-binning", "--target", "--prediction", "--numerical", "--categorical"] {
+    for flag in [
+        "--psi-binning",
+        "--target",
+        "--prediction",
+        "--numerical",
+        "--categorical",
+    ] {
         assert!(stdout.contains(flag), "{flag} missing from {stdout}");
     }
 }
@@ -115,17 +121,31 @@ fn psi_binning_and_column_mapping_options() {
     let read = || -> serde_json::Value {
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap()
     };
-    let (r, c) = (fixture("recsys_small_reference.parquet"), fixture("recsys_small_current.parquet"));
-    let base = ["--reference", &r, "--current", &c, "--json", json.to_str().unwrap()];
+    let (r, c) = (
+        fixture("recsys_small_reference.parquet"),
+        fixture("recsys_small_current.parquet"),
+    );
+    let base = [
+        "--reference",
+        &r,
+        "--current",
+        &c,
+        "--json",
+        json.to_str().unwrap(),
+    ];
     let mut args = base.to_vec();
     args.extend(["--stattest", "psi", "--psi-binning", "evidently"]);
     let (code, _, stderr) = run(&args);
     assert_eq!(code, 0, "{stderr}");
-    let evidently = read()["drift_by_columns"]["avg_rating"]["drift_score"].as_f64().unwrap();
+    let evidently = read()["drift_by_columns"]["avg_rating"]["drift_score"]
+        .as_f64()
+        .unwrap();
     let mut args = base.to_vec();
     args.extend(["--stattest", "psi", "--psi-binning", "quantile"]);
     assert_eq!(run(&args).0, 0);
-    let quantile = read()["drift_by_columns"]["avg_rating"]["drift_score"].as_f64().unwrap();
+    let quantile = read()["drift_by_columns"]["avg_rating"]["drift_score"]
+        .as_f64()
+        .unwrap();
     assert_ne!(evidently, quantile);
     let (code, _, stderr) = run(&[&base[..], &["--psi-binning", "sturges"]].concat());
     assert_eq!(code, 2);

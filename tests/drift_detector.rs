@@ -429,14 +429,20 @@ fn small_integer_and_decimal_columns_are_tested() {
     for c in ["i16", "price", "score"] {
         assert!(report.drift_by_columns[c].drift_detected, "{c}");
     }
-    assert_eq!(report.drift_by_columns["price"].column_type, ColumnType::Numerical);
+    assert_eq!(
+        report.drift_by_columns["price"].column_type,
+        ColumnType::Numerical
+    );
 }
 
 #[test]
 fn pandas_index_is_not_a_feature() {
     let reference = scan_file(fixture("indexed_reference.parquet")).unwrap();
     let report = DriftDetector::new()
-        .run_lazy(reference, scan_file(fixture("indexed_current.parquet")).unwrap())
+        .run_lazy(
+            reference,
+            scan_file(fixture("indexed_current.parquet")).unwrap(),
+        )
         .unwrap();
     assert!(!report.drift_by_columns.contains_key("__index_level_0__"));
     assert_eq!(report.number_of_columns, 5);
@@ -445,7 +451,8 @@ fn pandas_index_is_not_a_feature() {
 #[test]
 fn psi_on_a_constant_reference_sees_a_moved_current() {
     let reference = df!("x" => vec![3.0; 500]).unwrap();
-    let current = df!("x" => (0..500).map(|i| 10.0 + i as f64 / 100.0).collect::<Vec<_>>()).unwrap();
+    let current =
+        df!("x" => (0..500).map(|i| 10.0 + i as f64 / 100.0).collect::<Vec<_>>()).unwrap();
     let report = DriftDetector::new()
         .with_stattest(StatTest::Psi)
         .run(&reference, &current)
@@ -458,8 +465,18 @@ fn psi_on_a_constant_reference_sees_a_moved_current() {
 #[test]
 fn a_column_that_cannot_be_read_is_skipped_not_fatal() {
     // A list column cannot be tested; the other column is still reported.
-    let s = Series::new("l".into(), [Series::new("".into(), [1i64, 2]), Series::new("".into(), [3i64])]);
-    let frame = DataFrame::new(2, vec![s.into_column(), Column::new("x".into(), [1.0, 2.0])]).unwrap();
+    let s = Series::new(
+        "l".into(),
+        [
+            Series::new("".into(), [1i64, 2]),
+            Series::new("".into(), [3i64]),
+        ],
+    );
+    let frame = DataFrame::new(
+        2,
+        vec![s.into_column(), Column::new("x".into(), [1.0, 2.0])],
+    )
+    .unwrap();
     let report = DriftDetector::new().run(&frame, &frame).unwrap();
     assert_eq!(report.drift_by_columns["l"].status, ColumnStatus::Skipped);
     assert!(report.drift_by_columns["l"].reason.is_some());

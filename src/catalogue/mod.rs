@@ -27,6 +27,7 @@
 //! ```
 
 mod buckets;
+mod drift;
 mod http;
 mod inference;
 mod sampler;
@@ -38,6 +39,7 @@ pub use buckets::{
     validate_buckets, DEFAULT_BATCH_SIZE_BUCKETS, DEFAULT_INFERENCE_BUCKETS,
     DEFAULT_REQUEST_BUCKETS, SAMPLER_TICK_BUCKETS,
 };
+pub use drift::*;
 pub use http::*;
 pub use inference::*;
 pub use sampler::*;
@@ -261,7 +263,7 @@ impl MetricSpec {
 }
 
 /// Every capability's table, in exposition order.
-const TABLES: &[&[MetricSpec]] = &[http::SPECS, inference::SPECS, sampler::SPECS];
+const TABLES: &[&[MetricSpec]] = &[http::SPECS, inference::SPECS, sampler::SPECS, drift::SPECS];
 
 /// Every metric recwatch can emit (with every feature), in a stable order.
 ///
@@ -327,7 +329,8 @@ mod tests {
             for name in std::iter::once(spec.name).chain(spec.otel_name) {
                 assert!(seen.insert(name), "{name} twice");
                 assert!(
-                    name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+                    name.chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
                     "{name}"
                 );
             }

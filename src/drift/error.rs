@@ -68,6 +68,19 @@ pub enum DriftError {
         #[source]
         source: polars::error::PolarsError,
     },
+    /// A background thread of the drift monitor could not be started.
+    #[error("cannot start a drift monitor thread")]
+    Spawn {
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The drift monitor's threads were still running when the shutdown timeout passed.
+    #[error("drift monitor did not stop within {timeout:?}")]
+    ShutdownTimeout {
+        /// The timeout that passed.
+        timeout: std::time::Duration,
+    },
     /// polars panicked while reading a file's schema (a data type this build cannot represent).
     #[error("cannot read {}: {detail}", path.display())]
     UnreadableFile {

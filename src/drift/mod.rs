@@ -46,6 +46,7 @@ mod detector;
 mod error;
 mod io;
 mod mapping;
+mod monitor;
 mod options;
 pub mod quality;
 mod report;
@@ -55,6 +56,10 @@ pub use detector::DriftDetector;
 pub use error::{error_chain, DriftError, Frame};
 pub use io::scan_file;
 pub use mapping::ColumnMapping;
+pub use monitor::{
+    CheckSummary, DriftAlert, DriftMonitor, DriftMonitorBuilder, FeatureValue, LogNotifier,
+    Notifier, NotifyError, WebhookNotifier, Window,
+};
 pub use options::{ChiSquareMode, Correction, PsiBinning, StatTest};
 pub use quality::{Condition, DataQualitySuite, QualityTest, QualityTestResult, TestStatus};
 pub use report::{ColumnDrift, ColumnStatus, ColumnType, DriftReport, NullRateDrift, SchemaDiff};
