@@ -23,7 +23,7 @@ fn only(system: bool, process: bool, container: bool) -> Sampler {
         .with_system(system)
         .with_process(process)
         .with_container(container)
-        .without_gpu()
+        .with_gpu(false)
         .build();
     // Past the first (baseline) CPU reading so the measured ticks do the full work.
     std::thread::sleep(Duration::from_millis(250));

@@ -35,7 +35,9 @@ async fn main() {
         .merge(handle.router());
     let app = match mode.as_str() {
         "bare" => app,
-        "recwatch" => app.layer(recwatch::http::RequestMetricsLayer::new().skip_path("/metrics")),
+        "recwatch" => {
+            app.layer(recwatch::http::RequestMetricsLayer::new().add_skip_path("/metrics"))
+        }
         "axum-prometheus" => app.layer(axum_prometheus::PrometheusMetricLayer::new()),
         other => {
             eprintln!("hello_server: unknown mode {other} (bare, recwatch, axum-prometheus)");

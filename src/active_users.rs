@@ -43,7 +43,7 @@ use std::time::{Duration, Instant};
 
 use metrics::Gauge;
 
-use crate::exporter::ACTIVE_USERS;
+use crate::catalogue;
 
 /// Number of slices the window is cut into.
 pub const SLICES: usize = 10;
@@ -76,7 +76,7 @@ struct Inner {
 /// ```
 /// use recwatch::active_users::ActiveUsers;
 ///
-/// let (_recorder, metrics) = recwatch::exporter::ExporterBuilder::new().build().unwrap();
+/// let (_recorder, metrics) = recwatch::exporter::ExporterBuilder::new().build();
 /// let users = ActiveUsers::default();
 /// let publisher = users.clone();
 /// metrics.add_collector(move || publisher.publish());
@@ -126,7 +126,7 @@ impl ActiveUsers {
                 slice_ms,
                 slices,
                 recycle: Mutex::new(()),
-                gauge: metrics::gauge!(ACTIVE_USERS),
+                gauge: metrics::gauge!(catalogue::ACTIVE_USERS.name),
             }),
         }
     }
@@ -308,7 +308,7 @@ mod tests {
             .snapshot()
             .into_vec()
             .into_iter()
-            .find_map(|(k, _, _, v)| (k.key().name() == ACTIVE_USERS).then_some(v));
+            .find_map(|(k, _, _, v)| (k.key().name() == catalogue::ACTIVE_USERS.name).then_some(v));
         match found {
             Some(metrics_util::debugging::DebugValue::Gauge(g)) => {
                 assert_eq!(g.into_inner().round(), 2.0)

@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 /// use recwatch::ExporterError;
 ///
 /// let err = ExporterBuilder::new()
-///     .set_request_buckets(&[1.0, 0.5])
+///     .with_request_buckets(&[1.0, 0.5])
 ///     .unwrap_err();
 /// assert!(matches!(err, ExporterError::InvalidBuckets { .. }));
 /// ```
@@ -42,9 +42,6 @@ pub enum ExporterError {
         /// The rejected name.
         name: String,
     },
-    /// The background upkeep thread could not be started.
-    #[error("could not start the exporter upkeep thread")]
-    SpawnThread(#[source] std::io::Error),
     /// The standalone `/metrics` listener could not bind its address.
     #[error("could not bind the metrics listener to {addr}")]
     Bind {
@@ -57,4 +54,10 @@ pub enum ExporterError {
     /// The standalone listener was started outside a Tokio runtime.
     #[error("the metrics listener must be started from within a Tokio runtime")]
     NoRuntime,
+    /// The standalone listener still had scrapes in progress when the shutdown timeout passed.
+    #[error("the metrics listener did not stop within {timeout:?}")]
+    ShutdownTimedOut {
+        /// The timeout that passed.
+        timeout: std::time::Duration,
+    },
 }

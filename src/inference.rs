@@ -3,17 +3,17 @@
 //! batched calls).
 //!
 //! Every timed call records one observation in the
-//! [`model_inference_duration_seconds`](INFERENCE_DURATION_SECONDS) histogram with the
-//! labels `model`, `outcome` and, when a version is given, `version`. `outcome` is one of
+//! [`model_inference_duration_seconds`](catalogue::INFERENCE_DURATION_SECONDS) histogram with
+//! the labels `model`, `outcome` and, when a version is given, `model_version` (so that the
+//! service's global `version` label stays on the series too). `outcome` is one of
 //! [`ok`](Outcome::Ok), [`error`](Outcome::Error), [`panic`](Outcome::Panic) or
 //! [`cancelled`](Outcome::Cancelled); a timer records on every exit, including unwinding and
 //! a dropped future. Batched inference can also record the
-//! [`model_inference_batch_size`](INFERENCE_BATCH_SIZE) histogram.
+//! [`model_inference_batch_size`](catalogue::INFERENCE_BATCH_SIZE) histogram.
 //!
 //! Nothing here installs a recorder: values go to whatever `metrics` recorder is active (the
 //! one installed by [`crate::exporter`] in a service, a local recorder in tests). Bucket
-//! boundaries for both histograms are configured by the exporter, keyed on the constants
-//! below.
+//! boundaries for both histograms come from the catalogue and can be changed in the exporter.
 //!
 //! # Example
 //!
@@ -47,24 +47,11 @@ use quanta::Instant;
 
 use metrics::{Histogram, Key, Label, Level, Metadata, Recorder, SharedString};
 
-/// Name of the inference latency histogram: `model_inference_duration_seconds`.
-///
-/// Labels: `model`, `outcome` (see [`Outcome`]) and, when given, `version`. Values are
-/// seconds. The exporter registers its buckets (5 ms to 120 s) under this name.
-pub const INFERENCE_DURATION_SECONDS: &str = "model_inference_duration_seconds";
+use crate::catalogue;
 
-/// Name of the batch-size histogram: `model_inference_batch_size`.
-///
-/// Labels: `model` and, when given, `version`. Values are items per batch. The exporter
-/// registers its buckets (powers of two, 1 to 1024) under this name.
-pub const INFERENCE_BATCH_SIZE: &str = "model_inference_batch_size";
-
-/// Label key for the model name.
-const MODEL_LABEL: &str = "model";
-/// Label key for the model version.
-const VERSION_LABEL: &str = "version";
-/// Label key for the outcome.
-const OUTCOME_LABEL: &str = "outcome";
+const INFERENCE_DURATION_SECONDS: &str = catalogue::INFERENCE_DURATION_SECONDS.name;
+const INFERENCE_BATCH_SIZE: &str = catalogue::INFERENCE_BATCH_SIZE.name;
+use crate::__private::{MODEL_LABEL, MODEL_VERSION_LABEL as VERSION_LABEL, OUTCOME_LABEL};
 
 /// Metadata attached to every inference metric.
 pub(crate) static METADATA: Metadata<'static> =
@@ -182,6 +169,14 @@ pub fn cache_global_recorder_handles() -> bool {
         }
         None => false,
     }
+}
+
+/// Whether the current recorder is the global recorder whose handles may be kept for the
+/// process (see [`cache_global_recorder_handles`]). A thread-local read and an atomic load.
+#[inline]
+pub(crate) fn current_recorder_is_cached() -> bool {
+    let cached = CACHED_RECORDER.load(Ordering::Relaxed);
+    cached != 0 && metrics::with_recorder(|recorder| recorder_addr(recorder) == cached)
 }
 
 /// One histogram series: its key (hash precomputed) and, for the cached global recorder,
@@ -306,7 +301,7 @@ impl InferenceModel {
         Self::from_parts(name.into(), None)
     }
 
-    /// Adds a `version` label. Defaults to no `version` label.
+    /// Adds a `model_version` label. Defaults to none.
     pub fn with_version(self, version: impl Into<SharedString>) -> Self {
         Self::from_parts(self.inner.name.clone(), Some(version.into()))
     }
@@ -327,7 +322,7 @@ impl InferenceModel {
         &self.inner.name
     }
 
-    /// The `version` label value, if any.
+    /// The `model_version` label value, if any.
     pub fn version(&self) -> Option<&str> {
         self.inner.version.as_deref()
     }
@@ -613,7 +608,7 @@ mod tests {
                     INFERENCE_BATCH_SIZE.to_string(),
                     vec![
                         ("model".into(), "m".into()),
-                        ("version".into(), "v1".into())
+                        ("model_version".into(), "v1".into())
                     ],
                     1
                 ),
@@ -621,7 +616,7 @@ mod tests {
                     INFERENCE_DURATION_SECONDS.to_string(),
                     vec![
                         ("model".into(), "m".into()),
-                        ("version".into(), "v1".into()),
+                        ("model_version".into(), "v1".into()),
                         ("outcome".into(), "cancelled".into())
                     ],
                     1

@@ -24,7 +24,7 @@
 //!         .route("/recommend", post(|| async { "[]" }))
 //!         .route("/movies/{id}", get(|| async { "{}" }))
 //!         .merge(metrics.router())
-//!         .layer(RequestMetricsLayer::new().skip_path("/metrics"));
+//!         .layer(RequestMetricsLayer::new().add_skip_path("/metrics"));
 //!
 //!     let listener = tokio::net::TcpListener::bind("127.0.0.1:8000").await?;
 //!     axum::serve(listener, app).await?;
@@ -32,8 +32,36 @@
 //! }
 //! ```
 //!
+//! # Vocabulary
+//!
+//! Every public builder and handle speaks the same way:
+//!
+//! | form | meaning |
+//! |---|---|
+//! | `FooBuilder::new()` / `FooConfig::new()` | defaults; builders are taken and returned by value and are `#[must_use]` |
+//! | `with_x(self, v)` | sets or replaces one value; its doc says what it defaults to |
+//! | `add_x(self, v)` | appends to a collection (global labels, skipped paths, per-metric buckets, collectors) |
+//! | `-> Result<Self, E>` setter | validates eagerly; documented under `# Errors` |
+//! | `build(self)` | builds, with no side effect: no thread, nothing global |
+//! | `install(self)` | builds and makes it process-global (the `metrics` recorder, the `tracing` subscriber); a second install is a typed error |
+//! | `spawn(self)` | builds and starts a background task, returning its handle |
+//!
+//! A handle of a background task (sampler thread, `/metrics` listener, telemetry pipeline, …)
+//! stops its task when dropped, waiting at most that task's documented shutdown timeout;
+//! `detach(self)` keeps the task running for the rest of the process, and
+//! `shutdown(self, timeout)` stops it and reports a timeout as a typed error.
+//!
+//! Errors: one `#[non_exhaustive]` enum per capability ([`ExporterError`], `SamplerError`,
+//! `TelemetryError`, `DriftError`, …), re-exported here; the message says what failed and the
+//! underlying error is the [`source`](std::error::Error::source), never repeated in the message.
+//!
+//! Metrics: every metric is defined once in [`catalogue`] (name per naming scheme, kind, unit,
+//! help, labels, buckets, typing, expiry); sources record through it and the exporter reads it.
+//! See docs/architecture.md for where a new capability goes.
+//!
 //! # Modules
 //!
+//! - [`catalogue`]: every metric recwatch emits, listable and as JSON.
 //! - [`exporter`]: recorder install, bucket layouts, `/metrics` route and standalone listener.
 //! - [`http`]: the tower layer (`recommendation_requests_total`, `…_duration_seconds`,
 //!   `…_in_flight`), route-template labels, cancellation and panic accounting.
@@ -82,7 +110,11 @@ pub use recwatch_macros::track_inference;
 #[path = "private.rs"]
 pub mod __private;
 
+#[cfg(feature = "drift")]
+pub use drift::DriftError;
 pub use error::ExporterError;
+#[cfg(feature = "sampler")]
+pub use sampler::SamplerError;
 #[cfg(feature = "telemetry")]
 pub use telemetry::TelemetryError;
 

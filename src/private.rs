@@ -10,7 +10,28 @@ use std::pin::pin;
 
 pub use metrics::{Key, Label};
 
-use crate::inference::{InferenceTimer, Outcome, Series, INFERENCE_DURATION_SECONDS};
+use crate::catalogue::INFERENCE_DURATION_SECONDS as SPEC;
+use crate::inference::{InferenceTimer, Outcome, Series};
+
+const INFERENCE_DURATION_SECONDS: &str = SPEC.name;
+
+/// Number of outcomes: the length of the label-set array of every call site.
+pub const OUTCOME_COUNT: usize = Outcome::ALL.len();
+
+/// The `outcome` label values, in [`Outcome::ALL`] order.
+pub const OUTCOMES: [&str; OUTCOME_COUNT] = [
+    Outcome::ALL[0].as_str(),
+    Outcome::ALL[1].as_str(),
+    Outcome::ALL[2].as_str(),
+    Outcome::ALL[3].as_str(),
+];
+
+/// Label key of the model name (from the catalogue).
+pub const MODEL_LABEL: &str = SPEC.labels[0];
+/// Label key of the model version (from the catalogue).
+pub const MODEL_VERSION_LABEL: &str = SPEC.labels[1];
+/// Label key of the outcome (from the catalogue).
+pub const OUTCOME_LABEL: &str = SPEC.labels[2];
 
 /// One `#[track_inference]` call site: model, version and its four duration series, whose
 /// keys are built at compile time (a [`Key`] carries a precomputed hash), so recording a
@@ -27,7 +48,7 @@ impl CallSite {
     pub const fn new<const N: usize>(
         model: &'static str,
         version: Option<&'static str>,
-        labels: &'static [[Label; N]; 4],
+        labels: &'static [[Label; N]; OUTCOME_COUNT],
     ) -> Self {
         CallSite {
             model,
@@ -98,7 +119,7 @@ impl Span {
                 target: "recwatch::inference",
                 "inference",
                 model = site.model,
-                version = site.version,
+                model_version = site.version,
                 outcome = tracing::field::Empty,
             ),
         }

@@ -3,7 +3,7 @@
 mod common;
 
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use recwatch::exporter::{ExporterBuilder, MetricsHandle};
 use recwatch::ExporterError;
@@ -13,7 +13,6 @@ fn handle() -> &'static MetricsHandle {
     HANDLE.get_or_init(|| {
         ExporterBuilder::new()
             .with_service("install-test")
-            .set_upkeep_interval(Duration::from_millis(20))
             .install()
             .expect("first install succeeds")
     })
@@ -87,7 +86,6 @@ fn no_observation_is_lost_while_scraping_concurrently() {
             let mut scrapes = 0u32;
             while !done.load(std::sync::atomic::Ordering::Relaxed) {
                 handle.render();
-                handle.run_upkeep();
                 scrapes += 1;
             }
             scrapes
@@ -118,12 +116,31 @@ fn no_observation_is_lost_while_scraping_concurrently() {
 }
 
 #[test]
-fn upkeep_runs_on_its_own() {
-    let handle = handle();
-    let start = handle.upkeep_runs();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while handle.upkeep_runs() < start + 2 {
-        assert!(Instant::now() < deadline, "upkeep thread did not run");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+fn a_collector_may_register_another_collector() {
+    // Collectors run with no lock held: one that adds another must not deadlock.
+    let (recorder, handle) = ExporterBuilder::new().build();
+    let gauge = metrics::with_local_recorder(&recorder, || metrics::gauge!("reentrant_gauge"));
+    let inner_handle = handle.clone();
+    let added = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = added.clone();
+    handle.add_collector(move || {
+        if !flag.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            let gauge = gauge.clone();
+            inner_handle.add_collector(move || gauge.set(42.0));
+        }
+    });
+    let (tx, rx) = std::sync::mpsc::channel();
+    let renderer = handle.clone();
+    std::thread::spawn(move || {
+        let first = renderer.render();
+        let second = renderer.render();
+        let _ = tx.send((first, second));
+    });
+    let (first, second) = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("render returned (no deadlock)");
+    assert!(added.load(std::sync::atomic::Ordering::SeqCst));
+    // Added during the first render, so first run at the second.
+    assert!(!first.contains("reentrant_gauge 42"), "{first}");
+    assert!(second.contains("reentrant_gauge 42"), "{second}");
 }

@@ -5,17 +5,14 @@ use recwatch::ExporterError;
 
 #[tokio::test]
 async fn bearer_protected_listener_serves_the_exposition() {
-    let (recorder, handle) = ExporterBuilder::new()
-        .with_service("listener-test")
-        .build()
-        .unwrap();
+    let (recorder, handle) = ExporterBuilder::new().with_service("listener-test").build();
     metrics::with_local_recorder(&recorder, || {
         metrics::counter!("recommendation_requests_total", "endpoint" => "/x").increment(2);
     });
     let listener = handle
-        .serve(
+        .spawn_listener(
             ListenerConfig::new()
-                .set_addr(([127, 0, 0, 1], 0).into())
+                .with_addr(([127, 0, 0, 1], 0).into())
                 .with_bearer_token("s3cret"),
         )
         .unwrap();
@@ -38,7 +35,10 @@ async fn bearer_protected_listener_serves_the_exposition() {
     );
 
     let addr = listener.local_addr();
-    listener.shutdown().await;
+    listener
+        .shutdown(std::time::Duration::from_secs(5))
+        .await
+        .unwrap();
     assert!(reqwest::get(format!("http://{addr}/metrics"))
         .await
         .is_err());
@@ -46,11 +46,11 @@ async fn bearer_protected_listener_serves_the_exposition() {
 
 #[tokio::test]
 async fn taken_port_is_a_typed_bind_error() {
-    let (_recorder, handle) = ExporterBuilder::new().build().unwrap();
+    let (_recorder, handle) = ExporterBuilder::new().build();
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap();
     let err = handle
-        .serve(ListenerConfig::new().set_addr(addr))
+        .spawn_listener(ListenerConfig::new().with_addr(addr))
         .unwrap_err();
     match err {
         ExporterError::Bind { addr: a, .. } => assert_eq!(a, addr),
@@ -58,7 +58,7 @@ async fn taken_port_is_a_typed_bind_error() {
     }
     // The error keeps the I/O cause.
     let err = handle
-        .serve(ListenerConfig::new().set_addr(addr))
+        .spawn_listener(ListenerConfig::new().with_addr(addr))
         .unwrap_err();
     assert!(std::error::Error::source(&err).is_some());
 }

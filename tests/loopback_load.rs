@@ -36,7 +36,7 @@ async fn start() -> (SocketAddr, MetricsHandle) {
             }),
         )
         .merge(metrics.router())
-        .layer(RequestMetricsLayer::new().skip_path("/metrics"));
+        .layer(RequestMetricsLayer::new().add_skip_path("/metrics"));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });

@@ -104,7 +104,7 @@ fn container_only(root: impl Into<PathBuf>) -> Sampler {
     SamplerBuilder::new()
         .with_system(false)
         .with_process(false)
-        .without_gpu()
+        .with_gpu(false)
         .with_cgroup_root(root)
         .build()
 }
@@ -152,7 +152,7 @@ impl GpuBackend for FakeGpu {
         s.init_calls += 1;
         s.init_thread = std::thread::current().name().map(str::to_owned);
         match s.init_error {
-            Some(kind) => Err(SamplerError::Gpu { kind }),
+            Some(kind) => Err(SamplerError::gpu(kind)),
             None => Ok(s
                 .devices
                 .iter()
@@ -256,14 +256,8 @@ fn fake_two_gpus_are_labelled_and_unsupported_fields_are_absent() {
         s.devices = two_gpus();
         s.power_unsupported = true;
         s.processes = vec![
-            GpuProcess {
-                pid: std::process::id(),
-                used_memory_bytes: Some(512 << 20),
-            },
-            GpuProcess {
-                pid: u32::MAX - 1,
-                used_memory_bytes: Some(1 << 30),
-            },
+            GpuProcess::new(std::process::id(), Some(512 << 20)),
+            GpuProcess::new(u32::MAX - 1, Some(1 << 30)),
         ];
     }
     let mut sampler = gpu_sampler(&fake);
@@ -431,7 +425,7 @@ fn system_gauges_are_percentages() {
     let mut sampler = SamplerBuilder::new()
         .with_process(false)
         .with_container(false)
-        .without_gpu()
+        .with_gpu(false)
         .build();
     // Past sysinfo's minimum CPU refresh interval (200 ms on Linux).
     std::thread::sleep(Duration::from_millis(400));
@@ -454,7 +448,7 @@ fn process_metrics_have_standard_names() {
     let mut sampler = SamplerBuilder::new()
         .with_system(false)
         .with_container(false)
-        .without_gpu()
+        .with_gpu(false)
         .build();
     // Burn a little CPU so the fractional CPU time is visibly non-zero.
     let t = Instant::now();
@@ -569,7 +563,7 @@ fn runs_on_its_own_named_thread_and_shuts_down() {
         .with_container(false)
         .with_gpu_backend(fake.clone())
         .with_thread_name("recwatch-sampler-test")
-        .start()
+        .spawn()
         .unwrap();
     assert_eq!(handle.thread_name(), Some("recwatch-sampler-test"));
     assert!(handle.is_running());
@@ -594,7 +588,7 @@ fn dropping_the_handle_stops_the_thread() {
         .with_interval(Duration::from_secs(3600))
         .with_gpu_backend(fake.clone())
         .with_shutdown_timeout(Duration::from_secs(10))
-        .start()
+        .spawn()
         .unwrap();
     drop(handle);
     // The sampler (and its backend clone) is gone once the thread finished.
@@ -634,7 +628,7 @@ fn shutdown_is_bounded_even_if_a_driver_call_hangs() {
             entered: entered_tx,
             release: Arc::new(Mutex::new(release_rx)),
         })
-        .start()
+        .spawn()
         .unwrap();
     entered_rx
         .recv_timeout(Duration::from_secs(30))

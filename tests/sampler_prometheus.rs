@@ -31,7 +31,7 @@ fn value(line: &str) -> f64 {
 
 #[test]
 fn metrics_page_without_gpu() {
-    let (recorder, handle) = ExporterBuilder::new().build().unwrap();
+    let (recorder, handle) = ExporterBuilder::new().build();
     let mut sampler = SamplerBuilder::new().build();
     std::thread::sleep(Duration::from_millis(400));
     tick(&recorder, &mut sampler);
@@ -112,9 +112,8 @@ impl GpuBackend for Vanishing {
 #[test]
 fn series_of_a_vanished_gpu_stop_being_exported_with_an_idle_timeout() {
     let (recorder, handle) = ExporterBuilder::new()
-        .set_gpu_idle_timeout(Duration::from_secs(1))
-        .build()
-        .unwrap();
+        .with_gpu_idle_timeout(Duration::from_secs(1))
+        .build();
     let gone = Vanishing::default();
     let mut sampler = SamplerBuilder::new()
         .with_system(false)

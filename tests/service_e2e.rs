@@ -96,6 +96,43 @@ enum Kind {
     Unmatched,
 }
 
+/// Every family the service exports is in the catalogue, with the catalogue's TYPE and HELP,
+/// and every sample belongs to a typed family.
+fn catalogue_check(text: &str) {
+    let mut typed = std::collections::BTreeMap::new();
+    let mut helped = std::collections::BTreeSet::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').unwrap();
+            typed.insert(name.to_owned(), kind.to_owned());
+        } else if let Some(rest) = line.strip_prefix("# HELP ") {
+            helped.insert(rest.split_once(' ').unwrap().0.to_owned());
+        }
+    }
+    assert!(!typed.is_empty(), "no families:\n{text}");
+    for (name, kind) in &typed {
+        let spec = recwatch::catalogue::find(name)
+            .unwrap_or_else(|| panic!("{name} is exported but not in the catalogue"));
+        assert_eq!(kind, spec.exposition_type(), "{name}");
+        assert!(helped.contains(name), "{name} has no HELP");
+    }
+    for line in text
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        let series = line.split(['{', ' ']).next().unwrap();
+        let family = ["_bucket", "_sum", "_count"]
+            .iter()
+            .find_map(|s| {
+                series
+                    .strip_suffix(s)
+                    .filter(|f| typed.get(*f).is_some_and(|k| k == "histogram"))
+            })
+            .unwrap_or(series);
+        assert!(typed.contains_key(family), "{series} has no TYPE line");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs promtool and the example binary: run scripts/integration.sh"]
 async fn mixed_load_exact_counts_and_promtool() {
@@ -280,6 +317,7 @@ async fn mixed_load_exact_counts_and_promtool() {
         assert!(line.contains("reason=\""), "{line}");
     }
     promtool_check(&text);
+    catalogue_check(&text);
 
     // Graceful shutdown on SIGTERM, within 5 s.
     let mut service = service;

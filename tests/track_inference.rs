@@ -12,8 +12,10 @@ use metrics_util::debugging::{DebugValue, DebuggingRecorder};
 use metrics_util::MetricKind;
 use recwatch::inference::{
     record_batch_size, time_inference, try_time_inference, InferenceModel, InferenceTimer, Outcome,
-    INFERENCE_BATCH_SIZE, INFERENCE_DURATION_SECONDS,
 };
+
+const INFERENCE_DURATION_SECONDS: &str = recwatch::catalogue::INFERENCE_DURATION_SECONDS.name;
+const INFERENCE_BATCH_SIZE: &str = recwatch::catalogue::INFERENCE_BATCH_SIZE.name;
 use recwatch::track_inference;
 
 /// Histogram observation counts by (name, sorted `k=v` labels).
@@ -126,8 +128,8 @@ fn sync_result_ok_error_question_mark_and_early_return() {
     assert_eq!(
         counts,
         expect([
-            duration("model=parser,outcome=error,version=v2", 1),
-            duration("model=parser,outcome=ok,version=v2", 2),
+            duration("model=parser,model_version=v2,outcome=error", 1),
+            duration("model=parser,model_version=v2,outcome=ok", 2),
         ])
     );
 }
@@ -141,8 +143,8 @@ fn result_alias_is_classified_by_type() {
     assert_eq!(
         counts,
         expect([
-            duration("model=aliased,outcome=error,version=alias", 1),
-            duration("model=aliased,outcome=ok,version=alias", 1),
+            duration("model=aliased,model_version=alias,outcome=error", 1),
+            duration("model=aliased,model_version=alias,outcome=ok", 1),
         ])
     );
 }
@@ -396,14 +398,17 @@ fn timer_guard_and_helpers() {
     assert_eq!(
         counts,
         expect([
-            duration("model=batch,outcome=ok,version=v1", 4),
+            duration("model=batch,model_version=v1,outcome=ok", 4),
             duration("model=closure,outcome=error", 1),
             duration("model=closure,outcome=ok", 1),
             duration("model=closure,outcome=panic", 1),
             duration("model=guard,outcome=cancelled", 1),
             duration("model=guard,outcome=error", 1),
             (
-                (INFERENCE_BATCH_SIZE.into(), "model=batch,version=v1".into()),
+                (
+                    INFERENCE_BATCH_SIZE.into(),
+                    "model=batch,model_version=v1".into()
+                ),
                 2
             ),
             ((INFERENCE_BATCH_SIZE.into(), "model=dynamic".into()), 1),
@@ -425,17 +430,13 @@ fn ranker(x: u32) -> Result<u32, String> {
 }
 
 #[test]
-fn prometheus_output_has_count_and_bucket_series() {
-    use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
-
-    let recorder = PrometheusBuilder::new()
-        .set_buckets_for_metric(
-            Matcher::Full(INFERENCE_DURATION_SECONDS.to_string()),
-            &[0.005, 0.01, 0.1, 1.0, 10.0, 60.0, 120.0],
-        )
-        .unwrap()
-        .build_recorder();
-    let handle = recorder.handle();
+fn exposition_carries_service_version_and_model_version_together() {
+    // The service's global `version` and the call site's `model_version` are different
+    // labels, so neither hides the other.
+    let (recorder, handle) = recwatch::exporter::ExporterBuilder::new()
+        .with_service("svc")
+        .with_version("1.4.2")
+        .build();
     const N: u32 = 25;
     metrics::with_local_recorder(&recorder, || {
         for i in 0..N {
@@ -443,7 +444,7 @@ fn prometheus_output_has_count_and_bucket_series() {
         }
     });
     let text = handle.render();
-    let labels = r#"model="ranker",version="v3",outcome="ok""#;
+    let labels = r#"service="svc",version="1.4.2",model="ranker",model_version="v3",outcome="ok""#;
     assert!(
         text.contains(&format!(
             "model_inference_duration_seconds_count{{{labels}}} {N}"

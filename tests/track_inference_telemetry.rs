@@ -134,7 +134,7 @@ fn sync_call_span_nests_under_request_span_with_outcome() {
     for ((_, span), outcome) in spans.iter().zip(["ok", "error"]) {
         assert_eq!(span.parent, Some(request_id));
         assert_eq!(span.fields["model"], "ranker");
-        assert_eq!(span.fields["version"], "v3");
+        assert_eq!(span.fields["model_version"], "v3");
         assert_eq!(span.fields["outcome"], outcome);
         assert_eq!(span.enters, 1);
     }
@@ -170,7 +170,7 @@ fn async_call_span_is_entered_on_every_poll() {
     let span = &spans[0].1;
     assert_eq!(span.parent, Some(request_id));
     assert_eq!(span.fields["model"], "llm");
-    assert!(!span.fields.contains_key("version"));
+    assert!(!span.fields.contains_key("model_version"));
     assert_eq!(span.fields["outcome"], "ok");
     assert_eq!(
         span.enters, 3,

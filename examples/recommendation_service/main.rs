@@ -333,14 +333,14 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         .install()?;
 
     // System, process, container and GPU gauges, sampled on their own thread.
-    let sampler = recwatch::sampler::SamplerBuilder::new().start()?;
+    let sampler = recwatch::sampler::SamplerBuilder::new().spawn()?;
 
     let users = ActiveUsers::default();
     let publisher = users.clone();
     metrics.add_collector(move || publisher.publish());
 
     let _metrics_listener = match args.metrics_addr {
-        Some(addr) => Some(metrics.serve(ListenerConfig::new().set_addr(addr))?),
+        Some(addr) => Some(metrics.spawn_listener(ListenerConfig::new().with_addr(addr))?),
         None => None,
     };
 
@@ -360,11 +360,11 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     #[cfg(feature = "telemetry")]
     let app = app.layer(
         TraceLayer::new()
-            .skip_path("/metrics")
+            .add_skip_path("/metrics")
             .with_response_traceparent(true),
     );
     let app = app
-        .layer(RequestMetricsLayer::new().skip_path("/metrics"))
+        .layer(RequestMetricsLayer::new().add_skip_path("/metrics"))
         .layer(CatchPanicLayer::new());
 
     let listener = tokio::net::TcpListener::bind(args.addr)

@@ -100,13 +100,20 @@ fn async_tail(body: &TokenStream, outcome: TokenStream) -> TokenStream {
 /// The per-call-site static: label sets and metric keys, built at compile time.
 fn callsite(model: &LitStr, version: Option<&LitStr>) -> TokenStream {
     let span = Span::mixed_site();
-    let outcomes = ["ok", "error", "panic", "cancelled"];
-    let version_label = version.map(|v| quote!(::recwatch::__private::label("version", #v),));
-    let sets = outcomes.iter().map(|o| {
+    // One label set per outcome, in `Outcome::ALL` order: the outcome values come from
+    // `recwatch::inference::Outcome` through `__private::OUTCOMES`, and `CallSite::new` takes
+    // exactly `OUTCOME_COUNT` sets, so a new outcome is a compile error here, not a silent gap.
+    let version_label = version.map(
+        |v| quote!(::recwatch::__private::label(::recwatch::__private::MODEL_VERSION_LABEL, #v),),
+    );
+    let sets = (0..OUTCOMES).map(|i| {
         quote! {[
-            ::recwatch::__private::label("model", #model),
+            ::recwatch::__private::label(::recwatch::__private::MODEL_LABEL, #model),
             #version_label
-            ::recwatch::__private::label("outcome", #o),
+            ::recwatch::__private::label(
+                ::recwatch::__private::OUTCOME_LABEL,
+                ::recwatch::__private::OUTCOMES[#i],
+            ),
         ]}
     });
     let n = if version.is_some() { 3_usize } else { 2 };
@@ -116,11 +123,16 @@ fn callsite(model: &LitStr, version: Option<&LitStr>) -> TokenStream {
     };
     quote_spanned! {span=>
         static __RECWATCH_CALLSITE: ::recwatch::__private::CallSite = {
-            static LABELS: [[::recwatch::__private::Label; #n]; 4] = [#(#sets),*];
+            static LABELS: [[::recwatch::__private::Label; #n]; ::recwatch::__private::OUTCOME_COUNT] =
+                [#(#sets),*];
             ::recwatch::__private::CallSite::new(#model, #version_opt, &LABELS)
         };
     }
 }
+
+/// How many outcomes `recwatch::inference::Outcome` has; checked against
+/// `__private::OUTCOME_COUNT` by the type of the generated static.
+const OUTCOMES: usize = 4;
 
 /// The return type with every `impl Trait` replaced by `_` (so it can name the type of the
 /// body's value inside the function).

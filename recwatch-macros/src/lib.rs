@@ -30,7 +30,8 @@ mod expand;
 /// # Arguments
 ///
 /// - `model = "…"`: the `model` label. Defaults to the function name.
-/// - `version = "…"`: adds a `version` label. Defaults to no `version` label.
+/// - `version = "…"`: adds a `model_version` label (beside the service's global `version`).
+///   Defaults to none.
 ///
 /// Both take string literals only (label values are fixed at compile time, so no label can
 /// carry request data). Unknown or duplicate arguments, non-literal values and `const fn`
@@ -52,7 +53,7 @@ mod expand;
 /// the spelling. A return type that is a bare `impl Trait` always counts as `ok`.
 ///
 /// With the `telemetry` feature, each call also runs inside an `inference` span (fields
-/// `model`, `version`, `outcome`), entered on every poll for async functions, so it nests
+/// `model`, `model_version`, `outcome`), entered on every poll for async functions, so it nests
 /// under the request span.
 ///
 /// # Supported functions
@@ -103,24 +104,29 @@ mod expand;
 /// ```
 #[proc_macro_attribute]
 pub fn track_inference(args: TokenStream, item: TokenStream) -> TokenStream {
+    let original = proc_macro2::TokenStream::from(item.clone());
+    // On any error the function is emitted unchanged beside the error, so its callers still
+    // compile and the user sees one error, at the offending tokens.
+    let with_original = |err: syn::Error| -> TokenStream {
+        let err = err.to_compile_error();
+        quote::quote!(#err #original).into()
+    };
     let mut parsed = attr::Args::default();
     let parser = syn::meta::parser(|meta| parsed.parse_one(meta));
     if let Err(err) = syn::parse::Parser::parse(parser, args) {
-        return err.to_compile_error().into();
+        return with_original(err);
     }
     let item = match syn::parse::<syn::ItemFn>(item) {
         Ok(item) => item,
         Err(err) => {
-            return syn::Error::new(
+            return with_original(syn::Error::new(
                 err.span(),
                 "#[track_inference] applies to a function with a body",
-            )
-            .to_compile_error()
-            .into()
+            ))
         }
     };
     match expand::expand(parsed, item) {
         Ok(tokens) => tokens.into(),
-        Err(err) => err.to_compile_error().into(),
+        Err(err) => with_original(err),
     }
 }

@@ -45,7 +45,7 @@ pub use inference::*;
 pub use sampler::*;
 
 /// Which metric and label names a source uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize)]
 #[non_exhaustive]
 pub enum Naming {
     /// recwatch's names (`recommendation_requests_total`, …), which the original design's
@@ -316,6 +316,35 @@ pub fn find(name: &str) -> Option<&'static MetricSpec> {
 pub fn to_json() -> String {
     // Serialising plain data with static strings cannot fail.
     serde_json::to_string(all()).unwrap_or_default()
+}
+
+/// The catalogue as the Markdown table of docs/metrics.md: name, OpenTelemetry name, type,
+/// unit, labels, source — one row per metric.
+///
+/// # Examples
+///
+/// ```
+/// let table = recwatch::catalogue::to_markdown();
+/// assert!(table.contains("| `recommendation_requests_total` |"));
+/// ```
+pub fn to_markdown() -> String {
+    let mut out = String::from(
+        "| name | OpenTelemetry name | type | unit | labels | source |\n|---|---|---|---|---|---|\n",
+    );
+    for spec in all() {
+        let otel = spec.otel_name.map(|n| format!("`{n}`")).unwrap_or_default();
+        let unit = spec.unit.as_str();
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} | {} |\n",
+            spec.name,
+            otel,
+            spec.exposition_type(),
+            unit,
+            spec.labels.join(", "),
+            spec.source,
+        ));
+    }
+    out
 }
 
 #[cfg(test)]

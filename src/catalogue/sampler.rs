@@ -160,7 +160,8 @@ pub const CONTAINER_MEMORY_USAGE_PERCENT: MetricSpec = MetricSpec::new(
     "Memory used by the cgroup relative to its limit, 0-100.",
 );
 
-/// `gpu_sampler_available`: 1 if GPUs are sampled (reason=ok), else 0 with the reason.
+/// `gpu_sampler_available`: 1 if GPUs are sampled (reason=ok), else 0 with the reason. The
+/// series of a reason that no longer holds expires.
 pub const GPU_SAMPLER_AVAILABLE: MetricSpec = MetricSpec::new(
     "gpu_sampler_available",
     Gauge,
@@ -168,7 +169,8 @@ pub const GPU_SAMPLER_AVAILABLE: MetricSpec = MetricSpec::new(
     "sampler",
     "1 if GPUs are sampled (reason=ok), else 0 with the reason.",
 )
-.labels(&["reason"]);
+.labels(&["reason"])
+.expiring();
 
 /// `gpu_usage_percent`: gPU utilisation, 0-100. Labels gpu, uuid, name; series expire when the GPU stops reporting.
 pub const GPU_USAGE_PERCENT: MetricSpec = MetricSpec::new(

@@ -4,12 +4,14 @@
 //! [`metrics_exporter_prometheus`]. This module wraps that exporter with the defaults a
 //! recommendation service needs:
 //!
-//! - every histogram is a real Prometheus histogram (`_bucket` series), never a summary — the
-//!   request and inference latencies get the layouts in [`DEFAULT_REQUEST_BUCKETS`] and
-//!   [`DEFAULT_INFERENCE_BUCKETS`], everything else [`DEFAULT_REQUEST_BUCKETS`] unless configured;
+//! - every histogram is a real Prometheus histogram (`_bucket` series), never a summary — each
+//!   catalogue metric gets its layout from the [`catalogue`], everything else
+//!   [`DEFAULT_REQUEST_BUCKETS`] unless configured;
+//! - `# HELP`/`# TYPE` lines, fractional-counter typing and GPU-series expiry come from the
+//!   catalogue too, never from name prefixes;
 //! - histograms are stored as fixed atomic bucket counters: exact under any concurrency, with
 //!   memory independent of the number of observations, so nothing grows when nobody scrapes;
-//! - the exporter's maintenance (expiring the series of vanished GPUs) runs on its own thread;
+//! - no background thread: expired series are dropped at render time;
 //! - global labels such as `service`, `version` and `model_version` go on every series;
 //! - installing twice is a typed error ([`ExporterError::AlreadyInstalled`]), never a panic.
 //!
@@ -41,15 +43,16 @@ mod route;
 mod store;
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 use metrics_util::MetricKindMask;
 
-use store::{Layouts, Store, FLOAT_COUNTERS};
+use store::{Layouts, Store};
+
+use crate::catalogue::{self, MetricSpec};
 
 pub use crate::catalogue::{
     validate_buckets, DEFAULT_BATCH_SIZE_BUCKETS, DEFAULT_INFERENCE_BUCKETS,
@@ -60,39 +63,15 @@ pub use route::{ListenerConfig, ListenerHandle, CONTENT_TYPE};
 
 pub use crate::error::ExporterError;
 
-/// Name of the HTTP request counter (catalogue default).
-pub const REQUESTS_TOTAL: &str = "recommendation_requests_total";
-/// Name of the HTTP request latency histogram (catalogue default).
-pub const REQUEST_DURATION_SECONDS: &str = "recommendation_request_duration_seconds";
-/// Name of the in-flight HTTP request gauge (catalogue default).
-pub const REQUESTS_IN_FLIGHT: &str = "recommendation_requests_in_flight";
-/// Name of the OpenTelemetry-convention HTTP latency histogram.
-pub const OTEL_REQUEST_DURATION_SECONDS: &str = "http_server_request_duration_seconds";
-/// Name of the OpenTelemetry-convention in-flight HTTP request gauge.
-pub const OTEL_ACTIVE_REQUESTS: &str = "http_server_active_requests";
-/// Name of the active-users gauge.
-pub const ACTIVE_USERS: &str = "recommendation_active_users";
-/// Name of the model inference latency histogram.
-pub const INFERENCE_DURATION_SECONDS: &str = "model_inference_duration_seconds";
-/// Name of the model inference batch-size histogram.
-pub const INFERENCE_BATCH_SIZE: &str = "model_inference_batch_size";
-
-/// Default interval between two upkeep runs.
-pub const DEFAULT_UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
-
-/// Default time after which a `gpu_*` gauge that is no longer updated leaves the exposition.
+/// Default time after which an expiring gauge (per-GPU series) that is no longer updated leaves
+/// the exposition.
 pub const DEFAULT_GPU_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Bucket layout (seconds) of the sampler's own tick-duration histogram.
-const SAMPLER_TICK_BUCKETS: &[f64] = &[
-    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 1.0, 5.0,
-];
 
 /// Builds (and optionally installs) the Prometheus recorder.
 ///
-/// Setters follow the `with_*` (add something) / `set_*` (replace a default) convention of
-/// `metrics-exporter-prometheus`. Bucket setters validate eagerly and return
-/// [`ExporterError::InvalidBuckets`].
+/// Follows the crate's builder vocabulary: taken by value, `with_*` replaces a default,
+/// `add_*` appends, [`build`](Self::build) has no side effect and
+/// [`install`](Self::install) makes the recorder global. Bucket setters validate eagerly.
 ///
 /// # Examples
 ///
@@ -102,24 +81,21 @@ const SAMPLER_TICK_BUCKETS: &[f64] = &[
 ///
 /// # fn main() -> Result<(), recwatch::ExporterError> {
 /// let (recorder, handle) = ExporterBuilder::new()
-///     .with_global_label("region", "eu-west-1")?
-///     .set_inference_buckets(&[0.05, 0.5, 5.0, 50.0])?
-///     .set_upkeep_interval(Duration::from_secs(1))
-///     .build()?;
+///     .add_global_label("region", "eu-west-1")?
+///     .with_inference_buckets(&[0.05, 0.5, 5.0, 50.0])?
+///     .with_gpu_idle_timeout(Duration::from_secs(60))
+///     .build();
 /// // `recorder` can be installed with `metrics::set_global_recorder` or used locally.
 /// # drop((recorder, handle));
 /// # Ok(())
 /// # }
 /// ```
 #[derive(Clone)]
+#[must_use = "a builder does nothing until `build` or `install` is called"]
 pub struct ExporterBuilder {
     global_labels: Vec<(String, String)>,
-    request_buckets: Vec<f64>,
-    inference_buckets: Vec<f64>,
-    batch_buckets: Vec<f64>,
     default_buckets: Vec<f64>,
     metric_buckets: Vec<(String, Vec<f64>)>,
-    upkeep_interval: Duration,
     gpu_idle_timeout: Duration,
 }
 
@@ -127,7 +103,7 @@ impl fmt::Debug for ExporterBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ExporterBuilder")
             .field("global_labels", &self.global_labels)
-            .field("upkeep_interval", &self.upkeep_interval)
+            .field("gpu_idle_timeout", &self.gpu_idle_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -145,24 +121,24 @@ fn valid_label_name(name: &str) -> bool {
 }
 
 impl ExporterBuilder {
-    /// A builder with recwatch's defaults: no global labels, the default bucket layouts, upkeep
-    /// every [`DEFAULT_UPKEEP_INTERVAL`].
+    /// A builder with recwatch's defaults: no global labels, each metric's buckets from the
+    /// [`catalogue`], [`DEFAULT_REQUEST_BUCKETS`] for histograms outside it.
     pub fn new() -> Self {
         Self {
             global_labels: Vec::new(),
-            request_buckets: DEFAULT_REQUEST_BUCKETS.to_vec(),
-            inference_buckets: DEFAULT_INFERENCE_BUCKETS.to_vec(),
-            batch_buckets: DEFAULT_BATCH_SIZE_BUCKETS.to_vec(),
             default_buckets: DEFAULT_REQUEST_BUCKETS.to_vec(),
             metric_buckets: Vec::new(),
-            upkeep_interval: DEFAULT_UPKEEP_INTERVAL,
             gpu_idle_timeout: DEFAULT_GPU_IDLE_TIMEOUT,
         }
     }
 
     /// Adds a label put on every exported series. A later call with the same name replaces the
-    /// value. Fails with [`ExporterError::InvalidLabelName`] for names Prometheus rejects.
-    pub fn with_global_label(
+    /// value; a metric's own label of the same name wins over it.
+    ///
+    /// # Errors
+    ///
+    /// [`ExporterError::InvalidLabelName`] for names Prometheus rejects.
+    pub fn add_global_label(
         mut self,
         name: impl Into<String>,
         value: impl Into<String>,
@@ -179,62 +155,83 @@ impl ExporterBuilder {
         Ok(self)
     }
 
-    fn with_known_label(self, name: &str, value: impl Into<String>) -> Self {
-        // `name` is a valid literal, so this cannot fail.
-        match self.clone().with_global_label(name, value) {
-            Ok(b) => b,
-            Err(_) => self,
+    fn with_known_label(mut self, name: &str, value: impl Into<String>) -> Self {
+        // `name` is a valid literal, so no validation is needed.
+        let value = value.into();
+        match self.global_labels.iter_mut().find(|(n, _)| n == name) {
+            Some(slot) => slot.1 = value,
+            None => self.global_labels.push((name.to_owned(), value)),
         }
+        self
     }
 
-    /// Sets the global `service` label.
+    /// Sets the global `service` label. Defaults to none.
     pub fn with_service(self, service: impl Into<String>) -> Self {
         self.with_known_label("service", service)
     }
 
-    /// Sets the global `version` label (the service's version).
+    /// Sets the global `version` label (the service's version). Defaults to none.
+    ///
+    /// Inference series carry the model's version as `model_version`, so both appear on them.
     pub fn with_version(self, version: impl Into<String>) -> Self {
         self.with_known_label("version", version)
     }
 
-    /// Sets the global `model_version` label.
+    /// Sets the global `model_version` label (the deployed model). A call site's own
+    /// `#[track_inference(version = "…")]` wins on its series. Defaults to none.
     pub fn with_model_version(self, model_version: impl Into<String>) -> Self {
         self.with_known_label("model_version", model_version)
     }
 
     /// Replaces the buckets (seconds) of the HTTP latency histograms, both naming schemes.
     /// Defaults to [`DEFAULT_REQUEST_BUCKETS`].
-    pub fn set_request_buckets(mut self, buckets: &[f64]) -> Result<Self, ExporterError> {
-        validate_buckets(REQUEST_DURATION_SECONDS, buckets)?;
-        self.request_buckets = buckets.to_vec();
-        Ok(self)
+    ///
+    /// # Errors
+    ///
+    /// [`ExporterError::InvalidBuckets`] unless the bounds are finite and strictly increasing.
+    pub fn with_request_buckets(self, buckets: &[f64]) -> Result<Self, ExporterError> {
+        self.add_spec_buckets(&catalogue::REQUEST_DURATION_SECONDS, buckets)
     }
 
     /// Replaces the buckets (seconds) of `model_inference_duration_seconds`.
     /// Defaults to [`DEFAULT_INFERENCE_BUCKETS`].
-    pub fn set_inference_buckets(mut self, buckets: &[f64]) -> Result<Self, ExporterError> {
-        validate_buckets(INFERENCE_DURATION_SECONDS, buckets)?;
-        self.inference_buckets = buckets.to_vec();
-        Ok(self)
+    ///
+    /// # Errors
+    ///
+    /// [`ExporterError::InvalidBuckets`] unless the bounds are finite and strictly increasing.
+    pub fn with_inference_buckets(self, buckets: &[f64]) -> Result<Self, ExporterError> {
+        self.add_spec_buckets(&catalogue::INFERENCE_DURATION_SECONDS, buckets)
     }
 
     /// Replaces the buckets of `model_inference_batch_size`.
     /// Defaults to [`DEFAULT_BATCH_SIZE_BUCKETS`].
-    pub fn set_batch_size_buckets(mut self, buckets: &[f64]) -> Result<Self, ExporterError> {
-        validate_buckets(INFERENCE_BATCH_SIZE, buckets)?;
-        self.batch_buckets = buckets.to_vec();
-        Ok(self)
+    ///
+    /// # Errors
+    ///
+    /// [`ExporterError::InvalidBuckets`] unless the bounds are finite and strictly increasing.
+    pub fn with_batch_size_buckets(self, buckets: &[f64]) -> Result<Self, ExporterError> {
+        self.add_spec_buckets(&catalogue::INFERENCE_BATCH_SIZE, buckets)
     }
 
-    /// Replaces the buckets used by any histogram that has no layout of its own, so that no
-    /// histogram is ever exported as a summary. Defaults to [`DEFAULT_REQUEST_BUCKETS`].
-    pub fn set_default_buckets(mut self, buckets: &[f64]) -> Result<Self, ExporterError> {
+    /// Replaces the buckets used by any histogram that has no layout of its own (neither in the
+    /// catalogue nor set per metric), so that no histogram is ever exported as a summary.
+    /// Defaults to [`DEFAULT_REQUEST_BUCKETS`].
+    ///
+    /// # Errors
+    ///
+    /// [`ExporterError::InvalidBuckets`] unless the bounds are finite and strictly increasing.
+    pub fn with_default_buckets(mut self, buckets: &[f64]) -> Result<Self, ExporterError> {
         validate_buckets("default", buckets)?;
         self.default_buckets = buckets.to_vec();
         Ok(self)
     }
 
-    /// Sets the buckets of one histogram, by its full name. Overrides every other layout.
+    /// Adds a bucket layout for one histogram, by its full name (either naming scheme). Wins
+    /// over the catalogue's layout and the default; a later call for the same name replaces it.
+    ///
+    /// # Errors
+    ///
+    /// [`ExporterError::InvalidBuckets`] unless the bounds are finite and strictly increasing.
     pub fn add_metric_buckets(
         mut self,
         metric: impl Into<String>,
@@ -242,105 +239,89 @@ impl ExporterBuilder {
     ) -> Result<Self, ExporterError> {
         let metric = metric.into();
         validate_buckets(&metric, buckets)?;
+        self.metric_buckets.retain(|(n, _)| *n != metric);
         self.metric_buckets.push((metric, buckets.to_vec()));
         Ok(self)
     }
 
-    /// Sets how often the upkeep thread runs the Prometheus exporter's maintenance (recency
-    /// tracking for the idle-series expiry of `gpu_*` gauges). Histograms need none: they are
-    /// fixed bucket counters. Values below 10 ms are raised to 10 ms.
-    /// Defaults to [`DEFAULT_UPKEEP_INTERVAL`].
-    pub fn set_upkeep_interval(mut self, interval: Duration) -> Self {
-        self.upkeep_interval = interval.max(Duration::from_millis(10));
-        self
+    fn add_spec_buckets(self, spec: &MetricSpec, buckets: &[f64]) -> Result<Self, ExporterError> {
+        let mut b = self.add_metric_buckets(spec.name, buckets)?;
+        if let Some(otel) = spec.otel_name {
+            b = b.add_metric_buckets(otel, buckets)?;
+        }
+        Ok(b)
     }
 
-    /// Sets how long a `gpu_*` gauge may go without an update before it leaves the exposition,
-    /// so the series of a GPU that disappeared stop being exported. Keep it at least three
-    /// sampler intervals. Values below 1 s are raised to 1 s.
-    /// Defaults to [`DEFAULT_GPU_IDLE_TIMEOUT`].
+    /// Sets how long an expiring gauge (the catalogue's per-GPU series) may go without an
+    /// update before it leaves the exposition, so the series of a GPU that disappeared stop
+    /// being exported. Keep it at least three sampler intervals. Values below 1 s are raised to
+    /// 1 s. Defaults to [`DEFAULT_GPU_IDLE_TIMEOUT`].
     ///
-    /// Only `gpu_*` gauges expire: the HTTP layer caches its handles, which an expiry would
-    /// silently detach.
-    pub fn set_gpu_idle_timeout(mut self, timeout: Duration) -> Self {
+    /// Only gauges the catalogue marks as expiring expire: the HTTP layer caches its handles,
+    /// which an expiry would silently detach.
+    pub fn with_gpu_idle_timeout(mut self, timeout: Duration) -> Self {
         self.gpu_idle_timeout = timeout.max(Duration::from_secs(1));
         self
     }
 
-    fn prometheus_builder(&self) -> PrometheusBuilder {
-        let mut b = PrometheusBuilder::new();
-        for (k, v) in &self.global_labels {
-            b = b.add_global_label(k, v);
-        }
-        b
-    }
-
     fn layouts(&self) -> Layouts {
-        let mut by_name: Vec<(String, std::sync::Arc<[f64]>)> = vec![
-            (
-                REQUEST_DURATION_SECONDS.into(),
-                self.request_buckets.as_slice().into(),
-            ),
-            (
-                OTEL_REQUEST_DURATION_SECONDS.into(),
-                self.request_buckets.as_slice().into(),
-            ),
-            (
-                INFERENCE_DURATION_SECONDS.into(),
-                self.inference_buckets.as_slice().into(),
-            ),
-            (
-                INFERENCE_BATCH_SIZE.into(),
-                self.batch_buckets.as_slice().into(),
-            ),
-            (
-                "recwatch_sampler_tick_duration_seconds".into(),
-                SAMPLER_TICK_BUCKETS.into(),
-            ),
-        ];
-        for (name, buckets) in &self.metric_buckets {
-            by_name.retain(|(n, _)| n != name);
-            by_name.push((name.clone(), buckets.as_slice().into()));
-        }
         Layouts {
             default: self.default_buckets.as_slice().into(),
-            by_name,
+            by_name: self
+                .metric_buckets
+                .iter()
+                .map(|(name, b)| (name.clone(), b.as_slice().into()))
+                .collect(),
         }
     }
 
-    /// Builds the recorder without installing it, and starts its upkeep thread.
+    /// Builds the recorder and its handle without installing anything or starting a thread.
     ///
-    /// The upkeep thread stops once every [`MetricsHandle`] clone is dropped, so keep one alive
-    /// as long as the recorder is in use. Use this to combine recorders or to test (with
-    /// `metrics::with_local_recorder`); most applications call [`install`](Self::install).
-    pub fn build(&self) -> Result<(RecwatchRecorder, MetricsHandle), ExporterError> {
-        let gpu = self
-            .prometheus_builder()
+    /// Use this to combine recorders or to test (with `metrics::with_local_recorder`); most
+    /// applications call [`install`](Self::install).
+    pub fn build(self) -> (RecwatchRecorder, MetricsHandle) {
+        let mut prometheus = PrometheusBuilder::new();
+        for (k, v) in &self.global_labels {
+            prometheus = prometheus.add_global_label(k, v);
+        }
+        let expiring = prometheus
             .idle_timeout(MetricKindMask::GAUGE, Some(self.gpu_idle_timeout))
             .build_recorder();
-        let store = Arc::new(Store::new(self.layouts(), self.global_labels.clone()));
-        let handle = MetricsHandle::start(gpu.handle(), store.clone(), self.upkeep_interval)?;
-        let recorder = RecwatchRecorder { store, gpu };
-        describe_catalogue(&recorder);
-        Ok((recorder, handle))
+        // The store reads HELP from the catalogue at render time; the upstream recorder needs
+        // it described.
+        for spec in catalogue::all().iter().filter(|s| s.expires) {
+            expiring.describe_gauge(
+                KeyName::from_const_str(spec.name),
+                None,
+                SharedString::const_str(spec.help),
+            );
+        }
+        let store = Arc::new(Store::new(self.layouts(), self.global_labels));
+        let handle = MetricsHandle {
+            shared: Arc::new(Shared {
+                expiring: expiring.handle(),
+                store: store.clone(),
+                collectors: Mutex::new(Vec::new()),
+            }),
+        };
+        (RecwatchRecorder { store, expiring }, handle)
     }
 
     /// Builds the recorder, installs it as the global `metrics` recorder and returns a handle.
     ///
     /// Also turns on handle caching for `#[track_inference]` call sites
     /// ([`cache_global_recorder_handles`](crate::inference::cache_global_recorder_handles)):
-    /// only `gpu_*` gauges ever expire in this recorder, never inference histograms.
+    /// only expiring gauges ever leave this recorder, never inference histograms.
     ///
-    /// Fails with [`ExporterError::AlreadyInstalled`] if any global recorder is already set; the
-    /// existing recorder is left untouched. The installed recorder's upkeep thread runs for the
-    /// rest of the process.
-    pub fn install(&self) -> Result<MetricsHandle, ExporterError> {
-        let (recorder, handle) = self.build()?;
+    /// # Errors
+    ///
+    /// [`ExporterError::AlreadyInstalled`] if any global recorder is already set; the existing
+    /// recorder is left untouched.
+    pub fn install(self) -> Result<MetricsHandle, ExporterError> {
+        let (recorder, handle) = self.build();
         metrics::set_global_recorder(recorder).map_err(|_| ExporterError::AlreadyInstalled)?;
-        // The global recorder lives forever; so must its upkeep.
         let _ = INSTALLED.set(handle.clone());
-        // Inference histograms live in the non-expiring recorder, so their call sites may keep
-        // their handles.
+        // Inference histograms never expire, so their call sites may keep their handles.
         crate::inference::cache_global_recorder_handles();
         Ok(handle)
     }
@@ -349,12 +330,12 @@ impl ExporterBuilder {
 /// The recorder built by [`ExporterBuilder::build`].
 ///
 /// Counters, gauges and histograms live in recwatch's store: single atomics, and fixed-bucket
-/// histograms that are exact under concurrency and need no draining. `gpu_*` gauges live in a
-/// `metrics-exporter-prometheus` recorder whose idle timeout drops the series of a GPU that
-/// disappeared.
+/// histograms that are exact under concurrency and need no draining. Gauges the catalogue marks
+/// as expiring (per-GPU series) live in a `metrics-exporter-prometheus` recorder whose idle
+/// timeout drops the series of a GPU that disappeared.
 pub struct RecwatchRecorder {
     store: Arc<Store>,
-    gpu: PrometheusRecorder,
+    expiring: PrometheusRecorder,
 }
 
 impl fmt::Debug for RecwatchRecorder {
@@ -363,8 +344,8 @@ impl fmt::Debug for RecwatchRecorder {
     }
 }
 
-fn is_gpu(name: &str) -> bool {
-    name.starts_with("gpu_")
+fn expires(name: &str) -> bool {
+    catalogue::find(name).is_some_and(|spec| spec.expires)
 }
 
 impl Recorder for RecwatchRecorder {
@@ -373,8 +354,8 @@ impl Recorder for RecwatchRecorder {
     }
 
     fn describe_gauge(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
-        if is_gpu(key.as_str()) {
-            self.gpu.describe_gauge(key, unit, description)
+        if expires(key.as_str()) {
+            self.expiring.describe_gauge(key, unit, description)
         } else {
             self.store.describe(key, description)
         }
@@ -389,8 +370,8 @@ impl Recorder for RecwatchRecorder {
     }
 
     fn register_gauge(&self, key: &Key, metadata: &Metadata<'_>) -> Gauge {
-        if is_gpu(key.name()) {
-            self.gpu.register_gauge(key, metadata)
+        if expires(key.name()) {
+            self.expiring.register_gauge(key, metadata)
         } else {
             self.store.gauge(key)
         }
@@ -415,72 +396,12 @@ pub fn installed() -> Option<MetricsHandle> {
     INSTALLED.get().cloned()
 }
 
-fn describe_catalogue(recorder: &RecwatchRecorder) {
-    let describe = |kind: u8, name: &'static str, unit: Option<Unit>, help: &'static str| {
-        let (key, help) = (KeyName::from_const_str(name), SharedString::const_str(help));
-        match kind {
-            0 => recorder.describe_counter(key, unit, help),
-            1 => recorder.describe_gauge(key, unit, help),
-            _ => recorder.describe_histogram(key, unit, help),
-        }
-    };
-    describe(
-        0,
-        REQUESTS_TOTAL,
-        None,
-        "HTTP requests handled, by route template and status.",
-    );
-    describe(
-        2,
-        REQUEST_DURATION_SECONDS,
-        None,
-        "HTTP request latency in seconds, by route template and status.",
-    );
-    describe(
-        1,
-        REQUESTS_IN_FLIGHT,
-        None,
-        "HTTP requests being handled right now.",
-    );
-    describe(
-        2,
-        OTEL_REQUEST_DURATION_SECONDS,
-        None,
-        "Duration of HTTP server requests in seconds.",
-    );
-    describe(
-        1,
-        OTEL_ACTIVE_REQUESTS,
-        None,
-        "Number of active HTTP server requests.",
-    );
-    describe(
-        1,
-        ACTIVE_USERS,
-        None,
-        "Distinct users seen in the sliding window (HyperLogLog estimate).",
-    );
-    describe(
-        2,
-        INFERENCE_DURATION_SECONDS,
-        None,
-        "Model inference latency in seconds, by model and outcome.",
-    );
-    describe(
-        2,
-        INFERENCE_BATCH_SIZE,
-        None,
-        "Items per batched inference call.",
-    );
-}
-
-type Collector = Box<dyn Fn() + Send + Sync>;
+type Collector = Arc<dyn Fn() + Send + Sync>;
 
 struct Shared {
-    gpu: PrometheusHandle,
+    expiring: PrometheusHandle,
     store: Arc<Store>,
     collectors: Mutex<Vec<Collector>>,
-    upkeep_runs: AtomicU64,
 }
 
 /// A cheap, cloneable handle to a recwatch Prometheus recorder: renders the exposition, serves
@@ -492,96 +413,73 @@ pub struct MetricsHandle {
 
 impl fmt::Debug for MetricsHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MetricsHandle")
-            .field("upkeep_runs", &self.upkeep_runs())
-            .finish_non_exhaustive()
+        f.debug_struct("MetricsHandle").finish_non_exhaustive()
     }
 }
 
 impl MetricsHandle {
-    fn start(
-        gpu: PrometheusHandle,
-        store: Arc<Store>,
-        interval: Duration,
-    ) -> Result<Self, ExporterError> {
-        let shared = Arc::new(Shared {
-            gpu,
-            store,
-            collectors: Mutex::new(Vec::new()),
-            upkeep_runs: AtomicU64::new(0),
-        });
-        let weak: Weak<Shared> = Arc::downgrade(&shared);
-        std::thread::Builder::new()
-            .name("recwatch-upkeep".into())
-            .spawn(move || loop {
-                std::thread::sleep(interval);
-                let Some(shared) = weak.upgrade() else { break };
-                shared.gpu.run_upkeep();
-                shared.upkeep_runs.fetch_add(1, Ordering::Relaxed);
-            })
-            .map_err(ExporterError::SpawnThread)?;
-        Ok(Self { shared })
-    }
-
     /// Renders the Prometheus text exposition, after running the registered collectors.
+    ///
+    /// `# HELP` and `# TYPE` come from the [`catalogue`] for its metrics (a
+    /// `describe_*!` call wins for HELP); other metrics are typed by how they were recorded.
     ///
     /// # Examples
     ///
     /// ```
-    /// let (recorder, handle) = recwatch::exporter::ExporterBuilder::new().build().unwrap();
+    /// let (recorder, handle) = recwatch::exporter::ExporterBuilder::new().build();
     /// metrics::with_local_recorder(&recorder, || {
     ///     metrics::histogram!("recommendation_request_duration_seconds").record(0.02);
     /// });
     /// let text = handle.render();
     /// assert!(text.contains("recommendation_request_duration_seconds_bucket{le=\"0.025\"} 1"));
+    /// assert!(text.contains("# HELP recommendation_request_duration_seconds HTTP request latency"));
     /// ```
     pub fn render(&self) -> String {
         self.run_collectors();
         let mut text = String::with_capacity(16 * 1024);
-        // The store types its own fractional counters; only the GPU recorder's output, which
-        // comes from metrics-exporter-prometheus, needs retyping.
         self.shared.store.render_into(&mut text);
-        let mut gpu = self.shared.gpu.render();
-        for name in FLOAT_COUNTERS.iter().filter(|n| is_gpu(n)) {
-            let gauge = format!("# TYPE {name} gauge\n");
-            if gpu.contains(&gauge) {
-                gpu = gpu.replace(&gauge, &format!("# TYPE {name} counter\n"));
-            }
-        }
-        text.push_str(&gpu);
+        text.push_str(&retype_fractional(self.shared.expiring.render()));
         text
     }
 
     fn run_collectors(&self) {
-        let collectors = match self.shared.collectors.lock() {
-            Ok(c) => c,
-            Err(poisoned) => poisoned.into_inner(),
+        // Clone the list and release the lock before running: a collector may register
+        // another collector (or render) without deadlocking.
+        let collectors: Vec<Collector> = match self.shared.collectors.lock() {
+            Ok(c) => c.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
         };
-        for c in collectors.iter() {
+        for c in collectors {
             c();
         }
     }
 
     /// Registers a function run before every render, to refresh gauges that are computed on
     /// demand (for example [`ActiveUsers::publish`](crate::active_users::ActiveUsers::publish)).
-    /// Collectors must be quick and must not render.
+    /// Collectors run without any lock held, so one may register another; a collector added
+    /// during a render first runs at the next one. Collectors must be quick.
     pub fn add_collector(&self, collector: impl Fn() + Send + Sync + 'static) {
         let mut collectors = match self.shared.collectors.lock() {
             Ok(c) => c,
             Err(poisoned) => poisoned.into_inner(),
         };
-        collectors.push(Box::new(collector));
+        collectors.push(Arc::new(collector));
     }
+}
 
-    /// Runs the exporter's maintenance now. The upkeep thread does this on its own.
-    pub fn run_upkeep(&self) {
-        self.shared.gpu.run_upkeep();
+/// `metrics-exporter-prometheus` types every gauge `gauge`; the catalogue's fractional
+/// counters among the expiring gauges (GPU energy) are monotonic and typed `counter`.
+fn retype_fractional(mut text: String) -> String {
+    for spec in catalogue::all()
+        .iter()
+        .filter(|s| s.fractional && s.expires)
+    {
+        let gauge = format!("# TYPE {} gauge\n", spec.name);
+        if text.contains(&gauge) {
+            text = text.replace(&gauge, &format!("# TYPE {} counter\n", spec.name));
+        }
     }
-
-    /// How many times the upkeep thread has run so far.
-    pub fn upkeep_runs(&self) -> u64 {
-        self.shared.upkeep_runs.load(Ordering::Relaxed)
-    }
+    text
 }
 
 #[cfg(test)]
@@ -597,7 +495,7 @@ mod tests {
         assert!(!valid_label_name("a-b"));
         assert!(!valid_label_name(""));
         let err = ExporterBuilder::new()
-            .with_global_label("bad-name", "v")
+            .add_global_label("bad-name", "v")
             .unwrap_err();
         assert!(matches!(err, ExporterError::InvalidLabelName { .. }));
     }
@@ -607,10 +505,10 @@ mod tests {
         let (recorder, handle) = ExporterBuilder::new()
             .with_service("svc")
             .with_model_version("m1")
-            .build()
-            .unwrap();
+            .build();
         metrics::with_local_recorder(&recorder, || {
-            metrics::histogram!(INFERENCE_DURATION_SECONDS, "model" => "m").record(90.0);
+            metrics::histogram!(catalogue::INFERENCE_DURATION_SECONDS.name, "model" => "m")
+                .record(90.0);
             metrics::histogram!("some_other_histogram").record(0.3);
         });
         let text = handle.render();
@@ -637,8 +535,7 @@ mod tests {
         let (recorder, handle) = ExporterBuilder::new()
             .add_metric_buckets("queue_wait_seconds", &[1.0, 2.0])
             .unwrap()
-            .build()
-            .unwrap();
+            .build();
         metrics::with_local_recorder(&recorder, || {
             metrics::histogram!("queue_wait_seconds").record(1.5);
         });
@@ -659,9 +556,8 @@ mod tests {
     #[test]
     fn float_counters_are_typed_counter_and_gpu_gauges_expire() {
         let (recorder, handle) = ExporterBuilder::new()
-            .set_gpu_idle_timeout(Duration::from_secs(1))
-            .build()
-            .unwrap();
+            .with_gpu_idle_timeout(Duration::from_secs(1))
+            .build();
         metrics::with_local_recorder(&recorder, || {
             metrics::gauge!("process_cpu_seconds_total").set(1.25);
             metrics::gauge!("gpu_usage_percent", "gpu" => "0").set(40.0);

@@ -22,11 +22,12 @@ pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 /// use recwatch::exporter::ListenerConfig;
 ///
 /// let config = ListenerConfig::new()
-///     .set_addr(([127, 0, 0, 1], 9464).into())
+///     .with_addr(([127, 0, 0, 1], 9464).into())
 ///     .with_bearer_token("s3cret");
 /// assert_eq!(config.addr().port(), 9464);
 /// ```
 #[derive(Clone)]
+#[must_use = "a config does nothing until passed to `MetricsHandle::spawn_listener`"]
 pub struct ListenerConfig {
     addr: SocketAddr,
     path: String,
@@ -64,13 +65,13 @@ impl ListenerConfig {
 
     /// Sets the address to bind. Port 0 picks a free port (see [`ListenerHandle::local_addr`]).
     /// Defaults to `127.0.0.1:8001`.
-    pub fn set_addr(mut self, addr: SocketAddr) -> Self {
+    pub fn with_addr(mut self, addr: SocketAddr) -> Self {
         self.addr = addr;
         self
     }
 
     /// Sets the path the exposition is served on. Defaults to `/metrics`.
-    pub fn set_path(mut self, path: impl Into<String>) -> Self {
+    pub fn with_path(mut self, path: impl Into<String>) -> Self {
         let mut path = path.into();
         if !path.starts_with('/') {
             path.insert(0, '/');
@@ -92,13 +93,17 @@ impl ListenerConfig {
     }
 }
 
-/// A running standalone listener. Dropping it leaves the listener running; call
-/// [`shutdown`](Self::shutdown) to stop it.
+/// A running standalone listener.
+///
+/// As every handle of a background task in recwatch: dropping it stops the listener (it stops
+/// accepting and finishes in-progress scrapes); [`detach`](Self::detach) keeps it serving for
+/// the rest of the process; [`shutdown`](Self::shutdown) stops it and waits.
 #[derive(Debug)]
+#[must_use = "dropping the handle stops the listener; call `detach` to keep it serving"]
 pub struct ListenerHandle {
     local_addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<()>,
+    task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl ListenerHandle {
@@ -107,12 +112,40 @@ impl ListenerHandle {
         self.local_addr
     }
 
-    /// Stops accepting scrapes and waits for in-progress ones to finish.
-    pub async fn shutdown(mut self) {
+    /// Keeps the listener serving for the rest of the process.
+    pub fn detach(mut self) {
+        // Dropping the sender without sending would stop the server too: forget it instead.
+        if let Some(stop) = self.stop.take() {
+            std::mem::forget(stop);
+        }
+        self.task.take();
+    }
+
+    /// Stops accepting scrapes and waits at most `timeout` for in-progress ones to finish.
+    ///
+    /// # Errors
+    ///
+    /// [`ExporterError::ShutdownTimedOut`] when scrapes are still running after `timeout`
+    /// (the listener keeps finishing them in the background).
+    pub async fn shutdown(mut self, timeout: std::time::Duration) -> Result<(), ExporterError> {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        let _ = (&mut self.task).await;
+        match self.task.take() {
+            Some(task) => match tokio::time::timeout(timeout, task).await {
+                Ok(_) => Ok(()),
+                Err(_) => Err(ExporterError::ShutdownTimedOut { timeout }),
+            },
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for ListenerHandle {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
     }
 }
 
@@ -146,7 +179,7 @@ impl MetricsHandle {
     /// ```
     /// use axum::{routing::get, Router};
     ///
-    /// let (_recorder, handle) = recwatch::exporter::ExporterBuilder::new().build().unwrap();
+    /// let (_recorder, handle) = recwatch::exporter::ExporterBuilder::new().build();
     /// let app: Router = Router::new()
     ///     .route("/healthz", get(|| async { "ok" }))
     ///     .merge(handle.router());
@@ -186,7 +219,11 @@ impl MetricsHandle {
         )
     }
 
-    /// Starts a standalone listener serving only the exposition, on the current Tokio runtime.
+    /// Starts a standalone listener serving only the exposition, as a task on the current
+    /// Tokio runtime. Keep the returned handle (or [`detach`](ListenerHandle::detach) it):
+    /// dropping it stops the listener.
+    ///
+    /// # Errors
     ///
     /// Binding happens before this returns, so a taken port is reported here as
     /// [`ExporterError::Bind`]. Outside a runtime it fails with [`ExporterError::NoRuntime`].
@@ -198,12 +235,13 @@ impl MetricsHandle {
     ///
     /// # async fn run() -> Result<(), recwatch::ExporterError> {
     /// let handle = ExporterBuilder::new().install()?;
-    /// let listener = handle.serve(ListenerConfig::new().with_bearer_token("s3cret"))?;
+    /// let listener = handle.spawn_listener(ListenerConfig::new().with_bearer_token("s3cret"))?;
     /// println!("metrics on http://{}/metrics", listener.local_addr());
+    /// listener.detach(); // serve for the rest of the process
     /// # Ok(())
     /// # }
     /// ```
-    pub fn serve(&self, config: ListenerConfig) -> Result<ListenerHandle, ExporterError> {
+    pub fn spawn_listener(&self, config: ListenerConfig) -> Result<ListenerHandle, ExporterError> {
         let runtime =
             tokio::runtime::Handle::try_current().map_err(|_| ExporterError::NoRuntime)?;
         let bind = |addr| -> std::io::Result<(tokio::net::TcpListener, SocketAddr)> {
@@ -229,7 +267,7 @@ impl MetricsHandle {
         Ok(ListenerHandle {
             local_addr,
             stop: Some(stop),
-            task,
+            task: Some(task),
         })
     }
 }
@@ -252,8 +290,8 @@ mod tests {
 
     #[test]
     fn serve_outside_runtime_is_a_typed_error() {
-        let (_r, handle) = super::super::ExporterBuilder::new().build().unwrap();
-        let err = handle.serve(ListenerConfig::new()).unwrap_err();
+        let (_r, handle) = super::super::ExporterBuilder::new().build();
+        let err = handle.spawn_listener(ListenerConfig::new()).unwrap_err();
         assert!(matches!(err, ExporterError::NoRuntime));
     }
 }

@@ -16,13 +16,8 @@ use std::sync::{Arc, RwLock};
 
 use metrics::{HistogramFn, Key, KeyName, SharedString};
 
-/// Monotonic values with fractional units (CPU seconds, joules). The `metrics` facade only has
-/// integer counters, so they are recorded as gauges and typed `counter` in the exposition.
-pub(crate) const FLOAT_COUNTERS: &[&str] = &[
-    "process_cpu_seconds_total",
-    "container_cpu_usage_seconds_total",
-    "gpu_energy_joules_total",
-];
+use crate::catalogue;
+
 use metrics_util::registry::{Registry, Storage};
 
 /// One histogram series.
@@ -77,7 +72,7 @@ impl HistogramFn for FixedHistogram {
     }
 }
 
-/// Bucket layouts by metric name, with a default for everything else.
+/// Bucket layouts set by the application, by metric name; then the catalogue's; then a default.
 #[derive(Clone)]
 pub(crate) struct Layouts {
     pub(crate) default: Arc<[f64]>,
@@ -90,6 +85,7 @@ impl Layouts {
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, b)| b.clone())
+            .or_else(|| catalogue::find(name).and_then(|s| s.buckets).map(Arc::from))
             .unwrap_or_else(|| self.default.clone())
     }
 }
@@ -211,7 +207,11 @@ impl Store {
 
     fn push_help(&self, out: &mut String, name: &str) {
         let descriptions = self.descriptions.read().unwrap_or_else(|p| p.into_inner());
-        if let Some(help) = descriptions.get(name) {
+        let help = descriptions
+            .get(name)
+            .map(|h| &**h)
+            .or_else(|| catalogue::find(name).map(|s| s.help));
+        if let Some(help) = help {
             let _ = write!(out, "# HELP {name} ");
             push_help(out, help);
             out.push('\n');
@@ -232,10 +232,9 @@ impl Store {
         });
         self.registry.visit_gauges(|key, g| {
             let name = sanitize_name(key.name());
-            let kind = if FLOAT_COUNTERS.contains(&name.as_str()) {
-                "counter"
-            } else {
-                "gauge"
+            let kind = match catalogue::find(&name) {
+                Some(spec) => spec.exposition_type(),
+                None => "gauge",
             };
             let v = f64::from_bits(g.load(Ordering::Relaxed));
             families
@@ -410,7 +409,7 @@ lat_count{service=\"svc\",route=\"/a\\\"b\"} 7\n\n";
         ))
         .increment(3);
         r.gauge(&Key::from_name("temp")).set(f64::INFINITY);
-        r.gauge(&Key::from_name("process_cpu_seconds_total"))
+        r.gauge(&Key::from_name(catalogue::PROCESS_CPU_SECONDS_TOTAL.name))
             .set(1.5);
         r.describe(KeyName::from("hits_total"), SharedString::from("Hits."));
         let mut out = String::new();

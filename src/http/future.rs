@@ -9,13 +9,13 @@ use http::Response;
 use pin_project_lite::pin_project;
 
 use super::body::ResponseBody;
-use super::labels::{RouteMetrics, StatusKey, STATUS_CANCELLED};
+use super::labels::{RouteRef, StatusKey, STATUS_CANCELLED};
 
 /// Records one request when finished, or on drop: as `500` while panicking, as
 /// [`CANCELLED_STATUS`](super::CANCELLED_STATUS) otherwise. Always brings the in-flight gauge
 /// back down.
 pub(crate) struct RequestGuard {
-    route: &'static RouteMetrics,
+    route: RouteRef,
     start: Instant,
     /// Response status, once known (used when timing until the end of the body).
     status: Option<StatusKey>,
@@ -23,7 +23,7 @@ pub(crate) struct RequestGuard {
 }
 
 impl RequestGuard {
-    pub(crate) fn new(route: &'static RouteMetrics, start: Instant) -> Self {
+    pub(crate) fn new(route: RouteRef, start: Instant) -> Self {
         Self {
             route,
             start,

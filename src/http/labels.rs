@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock, RwLock};
 use http::Method;
 use metrics::{Counter, Gauge, Histogram, SharedString};
 
-use super::Naming;
+use crate::catalogue::Naming;
 
 /// Endpoint label value shared by every request that matched no route.
 pub const UNMATCHED_ENDPOINT: &str = "unmatched";
@@ -149,10 +149,58 @@ impl RouteMetrics {
 type MethodSlots = [OnceLock<&'static RouteMetrics>; METHOD_SLOTS];
 type FastMap<K, V> = HashMap<K, V, rustc_hash::FxBuildHasher>;
 
-/// Per-layer cache from endpoint label to its resolved handles.
+/// The handles a request records into: shared for the process (the cached global recorder) or
+/// resolved for this request alone (any other recorder, such as a test's local one).
+pub(crate) enum RouteRef {
+    Shared(&'static RouteMetrics),
+    Own(Box<RouteMetrics>),
+}
+
+impl std::ops::Deref for RouteRef {
+    type Target = RouteMetrics;
+
+    #[inline]
+    fn deref(&self) -> &RouteMetrics {
+        match self {
+            RouteRef::Shared(r) => r,
+            RouteRef::Own(r) => r,
+        }
+    }
+}
+
+/// Key of a process-wide route entry: naming, method slot, endpoint label.
+type SharedKey = (Naming, usize, Box<str>);
+
+/// Route entries of the global recorder, shared by every layer: one per (naming, method,
+/// endpoint), allocated once and kept for the process — as the global recorder keeps the series
+/// they feed. Bounded by the application's routes, not by how many layers are built.
+fn shared_route(
+    naming: Naming,
+    slot: usize,
+    method: &'static str,
+    endpoint: &str,
+) -> &'static RouteMetrics {
+    static SHARED: OnceLock<RwLock<FastMap<SharedKey, &'static RouteMetrics>>> = OnceLock::new();
+    let map = SHARED.get_or_init(|| RwLock::new(FastMap::default()));
+    let key: SharedKey = (naming, slot, Box::from(endpoint));
+    if let Some(route) = map.read().unwrap_or_else(|p| p.into_inner()).get(&key) {
+        return route;
+    }
+    let mut map = map.write().unwrap_or_else(|p| p.into_inner());
+    map.entry(key).or_insert_with(|| {
+        &*Box::leak(Box::new(RouteMetrics::new(
+            naming,
+            method,
+            SharedString::from(endpoint.to_owned()),
+        )))
+    })
+}
+
+/// Per-layer cache from endpoint label to the shared route entries, for the global recorder.
 ///
 /// Keys are route templates (bounded by the application's routes) plus [`UNMATCHED_ENDPOINT`],
-/// so the cache cannot grow with client input.
+/// so the cache cannot grow with client input; it is freed with the layer, while the entries it
+/// points to are shared by all layers.
 pub(crate) struct RouteCache {
     naming: Naming,
     endpoints: RwLock<FastMap<Box<str>, Arc<MethodSlots>>>,
@@ -166,14 +214,23 @@ impl RouteCache {
         }
     }
 
-    pub(crate) fn route(&self, method: &Method, endpoint: &str) -> &'static RouteMetrics {
+    pub(crate) fn route(&self, method: &Method, endpoint: &str) -> RouteRef {
         let (slot, method_label) = method_label(method);
+        if !crate::inference::current_recorder_is_cached() {
+            // Not the global recorder whose series live for the process: resolve in the
+            // current recorder for this request only, so nothing outlives that recorder.
+            return RouteRef::Own(Box::new(RouteMetrics::new(
+                self.naming,
+                method_label,
+                SharedString::from(endpoint.to_owned()),
+            )));
+        }
         let found = {
             let map = self.endpoints.read().unwrap_or_else(|p| p.into_inner());
             match map.get(endpoint) {
                 // Fast path: resolved before; no allocation, no reference counting.
                 Some(slots) => match slots[slot].get() {
-                    Some(route) => return route,
+                    Some(route) => return RouteRef::Shared(route),
                     None => Some(slots.clone()),
                 },
                 None => None,
@@ -188,13 +245,9 @@ impl RouteCache {
                     .clone()
             }
         };
-        slots[slot].get_or_init(|| {
-            &*Box::leak(Box::new(RouteMetrics::new(
-                self.naming,
-                method_label,
-                SharedString::from(endpoint.to_owned()),
-            )))
-        })
+        RouteRef::Shared(
+            slots[slot].get_or_init(|| shared_route(self.naming, slot, method_label, endpoint)),
+        )
     }
 }
 

@@ -6,7 +6,7 @@ use tower_layer::Layer;
 
 use super::labels::RouteCache;
 use super::service::RequestMetrics;
-use super::Naming;
+use crate::catalogue::Naming;
 
 /// Resolves an endpoint label for requests that carry no axum `MatchedPath`.
 ///
@@ -34,13 +34,14 @@ pub(crate) struct Shared {
 /// what keeps the per-request cost low: after the first request of a (method, route, status),
 /// recording is a few atomic operations with no hashing of label sets.
 ///
-/// Handles are resolved from the recorder current at that first request, so install the
-/// exporter before serving.
-///
-/// The resolved handles of each (route, method) are allocated once per layer and kept for the
-/// rest of the process — as the global recorder keeps the series they feed — so a request
-/// needs no reference counting on shared memory, which is what contends across cores. Build
-/// the layer once at start-up (as with any tower layer), not per request or per connection.
+/// Handles are cached for the global recorder installed by
+/// [`ExporterBuilder::install`](crate::exporter::ExporterBuilder::install) (or marked with
+/// [`cache_global_recorder_handles`](crate::inference::cache_global_recorder_handles)). Its
+/// route entries — one per (naming, method, route) — are shared by every layer and kept for the
+/// rest of the process, as the recorder keeps the series they feed, so a request needs no
+/// reference counting on shared memory (which is what contends across cores) and building many
+/// layers costs no more memory than building one. Under any other recorder (a test's local
+/// recorder, say) each request resolves its handles in that recorder, so nothing outlives it.
 ///
 /// # Examples
 ///
@@ -49,15 +50,16 @@ pub(crate) struct Shared {
 /// use recwatch::http::{Naming, RequestMetricsLayer};
 ///
 /// let layer = RequestMetricsLayer::new()
-///     .skip_path("/metrics")
-///     .skip_path("/healthz")
-///     .time_until_body_end(true)
-///     .set_naming(Naming::Recwatch);
+///     .add_skip_path("/metrics")
+///     .add_skip_path("/healthz")
+///     .with_time_until_body_end(true)
+///     .with_naming(Naming::Recwatch);
 /// let app: Router = Router::new()
 ///     .route("/movies/{id}", get(|| async { "movie" }))
 ///     .layer(layer);
 /// ```
 #[derive(Clone)]
+#[must_use = "a layer does nothing until applied with `Router::layer`"]
 pub struct RequestMetricsLayer {
     shared: Arc<Shared>,
 }
@@ -104,7 +106,7 @@ impl RequestMetricsLayer {
     }
 
     /// Chooses the metric and label names. Defaults to [`Naming::Recwatch`].
-    pub fn set_naming(self, naming: Naming) -> Self {
+    pub fn with_naming(self, naming: Naming) -> Self {
         self.edit(|c| c.naming = naming)
     }
 
@@ -112,13 +114,13 @@ impl RequestMetricsLayer {
     /// dropped), which is what matters for streamed responses; the in-flight gauge also stays up
     /// until then. When `false`, timing stops when the response head is ready.
     /// Defaults to `false`.
-    pub fn time_until_body_end(self, enabled: bool) -> Self {
+    pub fn with_time_until_body_end(self, enabled: bool) -> Self {
         self.edit(|c| c.time_body = enabled)
     }
 
     /// Leaves requests whose path is exactly `path` unrecorded (for example `/metrics` or
     /// `/healthz`). May be called several times. Defaults to skipping nothing.
-    pub fn skip_path(self, path: impl Into<String>) -> Self {
+    pub fn add_skip_path(self, path: impl Into<String>) -> Self {
         let path: Box<str> = path.into().into_boxed_str();
         self.edit(|c| c.skip_paths.push(path))
     }
@@ -130,12 +132,12 @@ impl RequestMetricsLayer {
     /// ```
     /// use recwatch::http::RequestMetricsLayer;
     ///
-    /// let layer = RequestMetricsLayer::new().set_endpoint_fn(|_method, uri| {
+    /// let layer = RequestMetricsLayer::new().with_endpoint_fn(|_method, uri| {
     ///     uri.path().starts_with("/v1/").then_some("/v1/*")
     /// });
     /// # drop(layer);
     /// ```
-    pub fn set_endpoint_fn(self, f: EndpointFn) -> Self {
+    pub fn with_endpoint_fn(self, f: EndpointFn) -> Self {
         self.edit(|c| c.endpoint_fn = Some(f))
     }
 }

@@ -36,7 +36,7 @@
 //!     .route("/recommend", post(|| async { "[]" }))
 //!     .route("/movies/{id}", get(|| async { "{}" }))
 //!     .merge(metrics.router())
-//!     .layer(RequestMetricsLayer::new().skip_path("/metrics"));
+//!     .layer(RequestMetricsLayer::new().add_skip_path("/metrics"));
 //! # drop(app);
 //! # Ok(())
 //! # }
@@ -54,21 +54,9 @@ pub use labels::{CANCELLED_STATUS, OTHER_METHOD, UNMATCHED_ENDPOINT};
 pub use layer::{EndpointFn, RequestMetricsLayer};
 pub use service::RequestMetrics;
 
-use crate::exporter;
+use crate::catalogue;
 
-/// Which metric and label names the HTTP layer uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum Naming {
-    /// The catalogue names (`recommendation_requests_total`, …) with `method`, `endpoint` and
-    /// `status` labels, which the original design's alerts and dashboards use.
-    #[default]
-    Recwatch,
-    /// OpenTelemetry semantic-convention names (`http_server_request_duration_seconds`,
-    /// `http_server_active_requests`) with `http_request_method`, `http_route` and
-    /// `http_response_status_code` labels.
-    OpenTelemetry,
-}
+pub use crate::catalogue::Naming;
 
 pub(crate) struct Names {
     pub(crate) requests_total: Option<&'static str>,
@@ -81,23 +69,23 @@ pub(crate) struct Names {
 
 impl Naming {
     pub(crate) fn names(self) -> Names {
-        match self {
-            Naming::Recwatch => Names {
-                requests_total: Some(exporter::REQUESTS_TOTAL),
-                duration: exporter::REQUEST_DURATION_SECONDS,
-                in_flight: exporter::REQUESTS_IN_FLIGHT,
-                method_label: "method",
-                endpoint_label: "endpoint",
-                status_label: "status",
-            },
-            Naming::OpenTelemetry => Names {
-                requests_total: None,
-                duration: exporter::OTEL_REQUEST_DURATION_SECONDS,
-                in_flight: exporter::OTEL_ACTIVE_REQUESTS,
-                method_label: "http_request_method",
-                endpoint_label: "http_route",
-                status_label: "http_response_status_code",
-            },
+        // Names and label keys come from the catalogue; `Naming` is non-exhaustive, so any
+        // scheme without a name of its own falls back to recwatch's.
+        let duration = &catalogue::REQUEST_DURATION_SECONDS;
+        let in_flight = &catalogue::REQUESTS_IN_FLIGHT;
+        let labels = duration.labels_in(self);
+        let labels = if labels.len() == 3 {
+            labels
+        } else {
+            duration.labels
+        };
+        Names {
+            requests_total: catalogue::REQUESTS_TOTAL.name_in(self),
+            duration: duration.name_in(self).unwrap_or(duration.name),
+            in_flight: in_flight.name_in(self).unwrap_or(in_flight.name),
+            method_label: labels[0],
+            endpoint_label: labels[1],
+            status_label: labels[2],
         }
     }
 }

@@ -125,7 +125,12 @@ fn records_route_templates_statuses_and_unmatched() {
         send(&app, Method::from_bytes(b"BREW").unwrap(), "/movies/1").await;
     });
     let c = |labels: &[(&str, &str)]| {
-        value(&snap, MetricKind::Counter, exporter::REQUESTS_TOTAL, labels)
+        value(
+            &snap,
+            MetricKind::Counter,
+            crate::catalogue::REQUESTS_TOTAL.name,
+            labels,
+        )
     };
     assert_eq!(
         c(&[
@@ -153,18 +158,21 @@ fn records_route_templates_statuses_and_unmatched() {
     );
     assert_eq!(c(&[("method", OTHER_METHOD)]), Some(1.0));
     // 50 random paths share one series per metric.
-    assert_eq!(series_count(&snap, exporter::REQUESTS_TOTAL), 5);
+    assert_eq!(
+        series_count(&snap, crate::catalogue::REQUESTS_TOTAL.name),
+        5
+    );
     let h = value(
         &snap,
         MetricKind::Histogram,
-        exporter::REQUEST_DURATION_SECONDS,
+        crate::catalogue::REQUEST_DURATION_SECONDS.name,
         &[("endpoint", "/movies/{id}"), ("status", "200")],
     );
     assert_eq!(h, Some(3.0));
     let g = value(
         &snap,
         MetricKind::Gauge,
-        exporter::REQUESTS_IN_FLIGHT,
+        crate::catalogue::REQUESTS_IN_FLIGHT.name,
         &[("endpoint", "/movies/{id}"), ("method", "GET")],
     );
     assert_eq!(g, Some(0.0));
@@ -195,14 +203,14 @@ fn panics_count_as_500_on_either_side_of_catch_panic() {
         let c = value(
             &snap,
             MetricKind::Counter,
-            exporter::REQUESTS_TOTAL,
+            crate::catalogue::REQUESTS_TOTAL.name,
             &[("endpoint", "/boom"), ("status", "500")],
         );
         assert_eq!(c, Some(1.0));
         let g = value(
             &snap,
             MetricKind::Gauge,
-            exporter::REQUESTS_IN_FLIGHT,
+            crate::catalogue::REQUESTS_IN_FLIGHT.name,
             &[("endpoint", "/boom")],
         );
         assert_eq!(g, Some(0.0));
@@ -222,14 +230,14 @@ fn dropped_requests_are_cancelled_and_leave_no_in_flight() {
     let c = value(
         &snap,
         MetricKind::Counter,
-        exporter::REQUESTS_TOTAL,
+        crate::catalogue::REQUESTS_TOTAL.name,
         &[("endpoint", "/never"), ("status", CANCELLED_STATUS)],
     );
     assert_eq!(c, Some(1.0));
     let g = value(
         &snap,
         MetricKind::Gauge,
-        exporter::REQUESTS_IN_FLIGHT,
+        crate::catalogue::REQUESTS_IN_FLIGHT.name,
         &[("endpoint", "/never")],
     );
     assert_eq!(g, Some(0.0));
@@ -241,16 +249,19 @@ fn skipped_paths_are_not_recorded() {
         let app = Router::new()
             .route("/healthz", get(|| async { "ok" }))
             .route("/movies/{id}", get(|| async { "m" }))
-            .layer(RequestMetricsLayer::new().skip_path("/healthz"));
+            .layer(RequestMetricsLayer::new().add_skip_path("/healthz"));
         send(&app, Method::GET, "/healthz").await;
         send(&app, Method::GET, "/movies/1").await;
     });
-    assert_eq!(series_count(&snap, exporter::REQUESTS_TOTAL), 1);
+    assert_eq!(
+        series_count(&snap, crate::catalogue::REQUESTS_TOTAL.name),
+        1
+    );
     assert_eq!(
         value(
             &snap,
             MetricKind::Counter,
-            exporter::REQUESTS_TOTAL,
+            crate::catalogue::REQUESTS_TOTAL.name,
             &[("endpoint", "/healthz")]
         ),
         None
@@ -293,7 +304,7 @@ fn body_timing_keeps_request_in_flight_until_the_stream_ends() {
                         async move { Body::new(ChannelBody(rx)) }
                     }),
                 )
-                .layer(RequestMetricsLayer::new().time_until_body_end(true));
+                .layer(RequestMetricsLayer::new().with_time_until_body_end(true));
             let req = Request::get("/stream").body(Body::empty()).unwrap();
             let res = app.oneshot(req).await.unwrap();
             assert_eq!(res.status(), StatusCode::OK);
@@ -306,11 +317,14 @@ fn body_timing_keeps_request_in_flight_until_the_stream_ends() {
             let in_flight = value(
                 &probe,
                 MetricKind::Gauge,
-                exporter::REQUESTS_IN_FLIGHT,
+                crate::catalogue::REQUESTS_IN_FLIGHT.name,
                 &[("endpoint", "/stream")],
             );
             assert_eq!(in_flight, Some(1.0));
-            assert_eq!(series_count(&probe, exporter::REQUESTS_TOTAL), 0);
+            assert_eq!(
+                series_count(&probe, crate::catalogue::REQUESTS_TOTAL.name),
+                0
+            );
             drop(tx);
             assert!(body.frame().await.is_none());
         });
@@ -319,7 +333,7 @@ fn body_timing_keeps_request_in_flight_until_the_stream_ends() {
     let c = value(
         &snap,
         MetricKind::Counter,
-        exporter::REQUESTS_TOTAL,
+        crate::catalogue::REQUESTS_TOTAL.name,
         &[("endpoint", "/stream"), ("status", "200")],
     );
     assert_eq!(c, Some(1.0));
@@ -327,7 +341,7 @@ fn body_timing_keeps_request_in_flight_until_the_stream_ends() {
     let g = value(
         &snap,
         MetricKind::Gauge,
-        exporter::REQUESTS_IN_FLIGHT,
+        crate::catalogue::REQUESTS_IN_FLIGHT.name,
         &[("endpoint", "/stream")],
     );
     assert_eq!(g, Some(-1.0));
@@ -336,13 +350,13 @@ fn body_timing_keeps_request_in_flight_until_the_stream_ends() {
 #[test]
 fn opentelemetry_naming() {
     let snap = with_recorder(|| async {
-        let app = app(RequestMetricsLayer::new().set_naming(Naming::OpenTelemetry));
+        let app = app(RequestMetricsLayer::new().with_naming(Naming::OpenTelemetry));
         send(&app, Method::GET, "/movies/5").await;
     });
     let h = value(
         &snap,
         MetricKind::Histogram,
-        exporter::OTEL_REQUEST_DURATION_SECONDS,
+        "http_server_request_duration_seconds",
         &[
             ("http_route", "/movies/{id}"),
             ("http_request_method", "GET"),
@@ -350,11 +364,14 @@ fn opentelemetry_naming() {
         ],
     );
     assert_eq!(h, Some(1.0));
-    assert_eq!(series_count(&snap, exporter::REQUESTS_TOTAL), 0);
+    assert_eq!(
+        series_count(&snap, crate::catalogue::REQUESTS_TOTAL.name),
+        0
+    );
     assert!(value(
         &snap,
         MetricKind::Gauge,
-        exporter::OTEL_ACTIVE_REQUESTS,
+        "http_server_active_requests",
         &[("http_route", "/movies/{id}")]
     )
     .is_some());
@@ -367,7 +384,7 @@ fn plain_tower_service_with_endpoint_fn() {
             Ok::<_, Infallible>(http::Response::new(Body::from("x")))
         });
         let layer = RequestMetricsLayer::new()
-            .set_endpoint_fn(|_, uri| uri.path().starts_with("/v1/").then_some("/v1/*"));
+            .with_endpoint_fn(|_, uri| uri.path().starts_with("/v1/").then_some("/v1/*"));
         let svc = tower_layer::Layer::layer(&layer, svc);
         for uri in ["/v1/a", "/v1/b", "/other"] {
             svc.clone()
@@ -380,7 +397,7 @@ fn plain_tower_service_with_endpoint_fn() {
         value(
             &snap,
             MetricKind::Counter,
-            exporter::REQUESTS_TOTAL,
+            crate::catalogue::REQUESTS_TOTAL.name,
             &[("endpoint", e)],
         )
     };
@@ -421,10 +438,13 @@ fn many_distinct_statuses_on_one_route_are_all_counted() {
         let c = value(
             &snap,
             MetricKind::Counter,
-            exporter::REQUESTS_TOTAL,
+            crate::catalogue::REQUESTS_TOTAL.name,
             &[("status", &code.to_string())],
         );
         assert_eq!(c, Some(expected), "status {code}");
     }
-    assert_eq!(series_count(&snap, exporter::REQUESTS_TOTAL), codes.len());
+    assert_eq!(
+        series_count(&snap, crate::catalogue::REQUESTS_TOTAL.name),
+        codes.len()
+    );
 }

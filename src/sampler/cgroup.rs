@@ -13,6 +13,7 @@
 //! (from `<proc root>/self/cgroup`) is used when that directory exists below the root; otherwise
 //! the root itself is read, which is what a container with its own cgroup namespace sees.
 
+use crate::catalogue;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -231,26 +232,27 @@ impl ContainerCollector {
         let errors = u64::from(cpu.is_none() && mem.is_none());
 
         if let Some(cores) = self.cpu_limit_cores {
-            metrics::gauge!("container_cpu_limit_cores").set(cores);
+            metrics::gauge!(catalogue::CONTAINER_CPU_LIMIT_CORES.name).set(cores);
         }
         if let Some(secs) = cpu {
-            metrics::gauge!("container_cpu_usage_seconds_total").set(secs);
+            metrics::gauge!(catalogue::CONTAINER_CPU_USAGE_SECONDS_TOTAL.name).set(secs);
             if let (Some(cores), Some((then, prev))) = (self.cpu_limit_cores, self.last_cpu) {
                 let wall = now.saturating_duration_since(then).as_secs_f64();
                 if wall > 0.0 && secs >= prev {
                     let pct = (secs - prev) / wall / cores * 100.0;
-                    metrics::gauge!("container_cpu_usage_percent").set(pct.clamp(0.0, 100.0));
+                    metrics::gauge!(catalogue::CONTAINER_CPU_USAGE_PERCENT.name)
+                        .set(pct.clamp(0.0, 100.0));
                 }
             }
             self.last_cpu = Some((now, secs));
         }
         if let Some(limit) = self.memory_limit_bytes {
-            metrics::gauge!("container_memory_limit_bytes").set(limit as f64);
+            metrics::gauge!(catalogue::CONTAINER_MEMORY_LIMIT_BYTES.name).set(limit as f64);
         }
         if let Some(used) = mem {
-            metrics::gauge!("container_memory_usage_bytes").set(used as f64);
+            metrics::gauge!(catalogue::CONTAINER_MEMORY_USAGE_BYTES.name).set(used as f64);
             if let Some(limit) = self.memory_limit_bytes.filter(|&l| l > 0) {
-                metrics::gauge!("container_memory_usage_percent")
+                metrics::gauge!(catalogue::CONTAINER_MEMORY_USAGE_PERCENT.name)
                     .set((used as f64 / limit as f64 * 100.0).clamp(0.0, 100.0));
             }
         }

@@ -8,10 +8,10 @@ use super::gpu::GpuErrorKind;
 /// Errors from the resource sampler.
 ///
 /// Most errors never reach the caller: a failed reading makes its metric absent and increments
-/// `recwatch_sampler_errors_total{collector}`. They are returned by [`SamplerBuilder::start`],
+/// `recwatch_sampler_errors_total{collector}`. They are returned by [`SamplerBuilder::spawn`],
 /// [`SamplerHandle::shutdown`] and by [`GpuBackend`] implementations.
 ///
-/// [`SamplerBuilder::start`]: super::SamplerBuilder::start
+/// [`SamplerBuilder::spawn`]: super::SamplerBuilder::spawn
 /// [`SamplerHandle::shutdown`]: super::SamplerHandle::shutdown
 /// [`GpuBackend`]: super::GpuBackend
 #[derive(Debug, thiserror::Error)]
@@ -53,11 +53,15 @@ pub enum SamplerError {
     },
 
     /// A GPU backend reported an error of the given kind (used by backends other than NVML,
-    /// such as test fakes).
+    /// such as test fakes). Build it with [`SamplerError::gpu`] or
+    /// [`SamplerError::gpu_with_cause`].
     #[error("GPU backend error: {kind}")]
     Gpu {
         /// What kind of failure it was; decides how the sampler reacts.
         kind: GpuErrorKind,
+        /// The backend's own error, if it has one.
+        #[source]
+        source: Option<GpuBackendCause>,
     },
 
     /// NVML reported an error.
@@ -72,18 +76,68 @@ pub enum SamplerError {
     },
 }
 
+/// The underlying error of a custom [`GpuBackend`](super::GpuBackend), kept as the
+/// [`source`](std::error::Error::source) of [`SamplerError::Gpu`].
+#[derive(Debug)]
+pub struct GpuBackendCause(Box<dyn std::error::Error + Send + Sync + 'static>);
+
+impl std::fmt::Display for GpuBackendCause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for GpuBackendCause {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
 impl SamplerError {
+    /// A GPU backend error of `kind` with no further cause.
+    ///
+    /// ```
+    /// use recwatch::sampler::{GpuErrorKind, SamplerError};
+    ///
+    /// let err = SamplerError::gpu(GpuErrorKind::GpuLost);
+    /// assert!(std::error::Error::source(&err).is_none());
+    /// ```
+    pub fn gpu(kind: GpuErrorKind) -> Self {
+        SamplerError::Gpu { kind, source: None }
+    }
+
+    /// A GPU backend error of `kind` caused by the backend's own error, which becomes this
+    /// error's [`source`](std::error::Error::source).
+    ///
+    /// ```
+    /// use recwatch::sampler::{GpuErrorKind, SamplerError};
+    ///
+    /// let io = std::io::Error::other("ioctl failed");
+    /// let err = SamplerError::gpu_with_cause(GpuErrorKind::NoData, io);
+    /// assert_eq!(err.to_string(), "GPU backend error: no data");
+    /// assert_eq!(std::error::Error::source(&err).unwrap().to_string(), "ioctl failed");
+    /// ```
+    pub fn gpu_with_cause(
+        kind: GpuErrorKind,
+        cause: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        SamplerError::Gpu {
+            kind,
+            source: Some(GpuBackendCause(Box::new(cause))),
+        }
+    }
+
     /// The GPU failure kind, for [`SamplerError::Gpu`] and `SamplerError::Nvml`.
     ///
     /// ```
     /// use recwatch::sampler::{GpuErrorKind, SamplerError};
     ///
-    /// let err = SamplerError::Gpu { kind: GpuErrorKind::DriverNotLoaded };
+    /// let err = SamplerError::gpu(GpuErrorKind::DriverNotLoaded);
     /// assert_eq!(err.gpu_kind(), Some(GpuErrorKind::DriverNotLoaded));
     /// ```
     pub fn gpu_kind(&self) -> Option<GpuErrorKind> {
         match self {
-            SamplerError::Gpu { kind } => Some(*kind),
+            SamplerError::Gpu { kind, .. } => Some(*kind),
             #[cfg(feature = "nvml")]
             SamplerError::Nvml { kind, .. } => Some(*kind),
             _ => None,

@@ -12,7 +12,7 @@
 //!
 //! let handle = SamplerBuilder::new()
 //!     .with_interval(Duration::from_secs(5))
-//!     .start()?;
+//!     .spawn()?;
 //! // ... serve traffic; /metrics now has system_*, process_*, container_* and gpu_* series ...
 //! handle.shutdown(Duration::from_secs(2))?;
 //! # Ok::<(), recwatch::sampler::SamplerError>(())
@@ -58,7 +58,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-pub use error::SamplerError;
+pub use error::{GpuBackendCause, SamplerError};
 #[cfg(feature = "nvml")]
 pub use gpu::NvmlBackend;
 pub use gpu::{
@@ -66,6 +66,7 @@ pub use gpu::{
     GpuSlowReadings,
 };
 
+use crate::catalogue;
 use cgroup::ContainerCollector;
 use gpu::GpuCollector;
 use process::ProcessCollector;
@@ -95,10 +96,11 @@ enum GpuChoice {
 ///
 /// let mut sampler = SamplerBuilder::new()
 ///     .with_interval(Duration::from_secs(10))
-///     .without_gpu()
+///     .with_gpu(false)
 ///     .build();
 /// sampler.tick(); // one synchronous tick on this thread
 /// ```
+#[must_use = "a builder does nothing until `build` or `spawn` is called"]
 pub struct SamplerBuilder {
     interval: Duration,
     slow_every: u32,
@@ -234,9 +236,14 @@ impl SamplerBuilder {
         self
     }
 
-    /// Disables GPU sampling: no `gpu_*` series at all.
-    pub fn without_gpu(mut self) -> Self {
-        self.gpu = GpuChoice::None;
+    /// Turns GPU sampling off (`false`: no `gpu_*` series at all) or back to the default
+    /// backend (`true`). Defaults to on with feature `nvml`.
+    pub fn with_gpu(mut self, enabled: bool) -> Self {
+        self.gpu = if enabled {
+            GpuChoice::Default
+        } else {
+            GpuChoice::None
+        };
         self
     }
 
@@ -315,27 +322,27 @@ impl SamplerBuilder {
     /// [`SamplerError::Spawn`] if the thread cannot be spawned.
     ///
     /// ```no_run
-    /// let handle = recwatch::sampler::SamplerBuilder::new().start()?;
+    /// let handle = recwatch::sampler::SamplerBuilder::new().spawn()?;
     /// # Ok::<(), recwatch::sampler::SamplerError>(())
     /// ```
-    pub fn start(self) -> Result<SamplerHandle, SamplerError> {
-        self.build().start()
+    pub fn spawn(self) -> Result<SamplerHandle, SamplerError> {
+        self.build().spawn()
     }
 }
 
 /// Starts a sampler with the default configuration. Shorthand for
-/// `SamplerBuilder::new().start()`.
+/// `SamplerBuilder::new().spawn()`.
 ///
 /// # Errors
 ///
 /// [`SamplerError::Spawn`] if the thread cannot be spawned.
 ///
 /// ```no_run
-/// let handle = recwatch::sampler::start()?;
+/// let handle = recwatch::sampler::spawn()?;
 /// # Ok::<(), recwatch::sampler::SamplerError>(())
 /// ```
-pub fn start() -> Result<SamplerHandle, SamplerError> {
-    SamplerBuilder::new().start()
+pub fn spawn() -> Result<SamplerHandle, SamplerError> {
+    SamplerBuilder::new().spawn()
 }
 
 /// The sampler's collectors, driven one tick at a time.
@@ -349,7 +356,7 @@ pub fn start() -> Result<SamplerHandle, SamplerError> {
 ///
 /// let recorder = DebuggingRecorder::new();
 /// let snapshotter = recorder.snapshotter();
-/// let mut sampler = SamplerBuilder::new().without_gpu().build();
+/// let mut sampler = SamplerBuilder::new().with_gpu(false).build();
 /// metrics::with_local_recorder(&recorder, || sampler.tick());
 /// assert!(!snapshotter.snapshot().into_vec().is_empty());
 /// ```
@@ -382,9 +389,6 @@ impl Sampler {
     /// Runs one tick on the current thread: reads what is due and publishes it.
     pub fn tick(&mut self) {
         let started = Instant::now();
-        if self.ticks == 0 {
-            describe();
-        }
         let slow = self.ticks % u64::from(self.slow_every) == 0;
         self.ticks += 1;
         if let Some(c) = &mut self.system {
@@ -400,8 +404,8 @@ impl Sampler {
             c.tick(started, slow);
             count_errors("gpu", std::mem::take(&mut c.errors));
         }
-        metrics::counter!("recwatch_sampler_ticks_total").increment(1);
-        metrics::histogram!("recwatch_sampler_tick_duration_seconds")
+        metrics::counter!(catalogue::SAMPLER_TICKS_TOTAL.name).increment(1);
+        metrics::histogram!(catalogue::SAMPLER_TICK_DURATION_SECONDS.name)
             .record(started.elapsed().as_secs_f64());
     }
 
@@ -415,12 +419,12 @@ impl Sampler {
         self.gpu.as_ref().map(|g| g.availability())
     }
 
-    /// Starts ticking on a new named thread; see [`SamplerBuilder::start`].
+    /// Starts ticking on a new named thread; see [`SamplerBuilder::spawn`].
     ///
     /// # Errors
     ///
     /// [`SamplerError::Spawn`] if the thread cannot be spawned.
-    pub fn start(self) -> Result<SamplerHandle, SamplerError> {
+    pub fn spawn(self) -> Result<SamplerHandle, SamplerError> {
         let shared = Arc::new(Shared::default());
         let thread_shared = Arc::clone(&shared);
         let interval = self.interval;
@@ -469,129 +473,9 @@ impl Sampler {
     }
 }
 
-/// Help texts (`# HELP` lines), sent once to the recorder current at the first tick.
-fn describe() {
-    use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
-    describe_gauge!(
-        "system_cpu_usage_percent",
-        Unit::Percent,
-        "System-wide CPU usage, 0-100."
-    );
-    describe_gauge!(
-        "system_memory_usage_percent",
-        Unit::Percent,
-        "System memory in use, 0-100."
-    );
-    describe_gauge!(
-        "system_memory_used_bytes",
-        Unit::Bytes,
-        "System memory in use."
-    );
-    describe_gauge!(
-        "system_memory_total_bytes",
-        Unit::Bytes,
-        "Total system memory."
-    );
-    describe_gauge!(
-        "process_cpu_seconds_total",
-        Unit::Seconds,
-        "Total user and system CPU time spent by the process (fractional; a gauge because metrics counters are integers)."
-    );
-    describe_gauge!(
-        "process_resident_memory_bytes",
-        Unit::Bytes,
-        "Resident memory size."
-    );
-    describe_gauge!(
-        "process_virtual_memory_bytes",
-        Unit::Bytes,
-        "Virtual memory size."
-    );
-    describe_gauge!("process_open_fds", "Number of open file descriptors.");
-    describe_gauge!(
-        "process_max_fds",
-        "Maximum number of open file descriptors."
-    );
-    describe_gauge!("process_threads", "Number of OS threads in the process.");
-    describe_gauge!(
-        "process_start_time_seconds",
-        Unit::Seconds,
-        "Start time of the process since the Unix epoch."
-    );
-    describe_gauge!(
-        "container_cpu_limit_cores",
-        "CPU quota of the cgroup, in cores."
-    );
-    describe_gauge!(
-        "container_cpu_usage_seconds_total",
-        Unit::Seconds,
-        "CPU time used by the cgroup (fractional)."
-    );
-    describe_gauge!(
-        "container_cpu_usage_percent",
-        Unit::Percent,
-        "CPU usage of the cgroup relative to its quota, 0-100."
-    );
-    describe_gauge!(
-        "container_memory_limit_bytes",
-        Unit::Bytes,
-        "Memory limit of the cgroup."
-    );
-    describe_gauge!(
-        "container_memory_usage_bytes",
-        Unit::Bytes,
-        "Memory used by the cgroup."
-    );
-    describe_gauge!(
-        "container_memory_usage_percent",
-        Unit::Percent,
-        "Memory used by the cgroup relative to its limit, 0-100."
-    );
-    describe_gauge!(
-        "gpu_sampler_available",
-        "1 if GPUs are sampled (reason=ok), else 0 with the reason."
-    );
-    describe_gauge!(
-        "gpu_usage_percent",
-        Unit::Percent,
-        "GPU utilisation, 0-100."
-    );
-    describe_gauge!(
-        "gpu_memory_usage_percent",
-        Unit::Percent,
-        "GPU memory in use relative to total, 0-100."
-    );
-    describe_gauge!("gpu_memory_used_bytes", Unit::Bytes, "GPU memory in use.");
-    describe_gauge!("gpu_memory_total_bytes", Unit::Bytes, "Total GPU memory.");
-    describe_gauge!(
-        "gpu_temperature_celsius",
-        "GPU core temperature in degrees Celsius."
-    );
-    describe_gauge!("gpu_power_watts", "GPU power draw in watts.");
-    describe_gauge!(
-        "gpu_energy_joules_total",
-        "GPU energy used since the driver was loaded, in joules (fractional)."
-    );
-    describe_gauge!(
-        "gpu_process_memory_used_bytes",
-        Unit::Bytes,
-        "GPU memory used by this process."
-    );
-    describe_histogram!(
-        "recwatch_sampler_tick_duration_seconds",
-        Unit::Seconds,
-        "Wall time of one sampler tick."
-    );
-    describe_counter!("recwatch_sampler_ticks_total", "Sampler ticks run.");
-    describe_counter!(
-        "recwatch_sampler_errors_total",
-        "Readings that failed unexpectedly, by collector."
-    );
-}
-
 fn count_errors(collector: &'static str, n: u64) {
     if n > 0 {
-        metrics::counter!("recwatch_sampler_errors_total", "collector" => collector).increment(n);
+        metrics::counter!(catalogue::SAMPLER_ERRORS_TOTAL.name, catalogue::SAMPLER_ERRORS_TOTAL.labels[0] => collector).increment(n);
     }
 }
 
@@ -616,18 +500,23 @@ impl Drop for DoneGuard {
     }
 }
 
-/// Keeps the sampler thread running; dropping it stops the thread (waiting at most the
-/// shutdown timeout, see [`SamplerBuilder::with_shutdown_timeout`]).
+/// The running sampler thread.
+///
+/// As every handle of a background task in recwatch: dropping it stops the thread (waiting at
+/// most the shutdown timeout, see [`SamplerBuilder::with_shutdown_timeout`]);
+/// [`detach`](Self::detach) keeps it sampling for the rest of the process;
+/// [`shutdown`](Self::shutdown) stops it and reports how that went.
 ///
 /// ```no_run
 /// use std::time::Duration;
 ///
-/// let handle = recwatch::sampler::start()?;
+/// let handle = recwatch::sampler::spawn()?;
 /// assert!(handle.is_running());
 /// handle.shutdown(Duration::from_secs(1))?;
 /// # Ok::<(), recwatch::sampler::SamplerError>(())
 /// ```
 #[derive(Debug)]
+#[must_use = "dropping the handle stops the sampler; call `detach` to keep it running"]
 pub struct SamplerHandle {
     shared: Arc<Shared>,
     join: Option<JoinHandle<()>>,
@@ -652,6 +541,11 @@ impl SamplerHandle {
     /// The sampler thread's name.
     pub fn thread_name(&self) -> Option<&str> {
         self.join.as_ref().and_then(|j| j.thread().name())
+    }
+
+    /// Keeps the sampler running for the rest of the process.
+    pub fn detach(mut self) {
+        self.join.take();
     }
 
     /// Stops the sampler and waits at most `timeout` for its thread to finish.

@@ -14,6 +14,7 @@
 //! facade's counters are integers and truncating CPU time to whole seconds makes `rate()` useless
 //! for a mostly idle process.
 
+use crate::catalogue;
 use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -181,22 +182,23 @@ impl ProcessCollector {
         match self.read_stat() {
             Ok(stat) => {
                 let cpu = (stat.utime_ticks + stat.stime_ticks) as f64 / self.clock_ticks;
-                metrics::gauge!("process_cpu_seconds_total").set(cpu);
-                metrics::gauge!("process_resident_memory_bytes")
+                metrics::gauge!(catalogue::PROCESS_CPU_SECONDS_TOTAL.name).set(cpu);
+                metrics::gauge!(catalogue::PROCESS_RESIDENT_MEMORY_BYTES.name)
                     .set((stat.rss_pages * self.page_size) as f64);
-                metrics::gauge!("process_virtual_memory_bytes").set(stat.vsize_bytes as f64);
-                metrics::gauge!("process_threads").set(stat.threads as f64);
+                metrics::gauge!(catalogue::PROCESS_VIRTUAL_MEMORY_BYTES.name)
+                    .set(stat.vsize_bytes as f64);
+                metrics::gauge!(catalogue::PROCESS_THREADS.name).set(stat.threads as f64);
             }
             Err(_) => errors += 1,
         }
         if let Some(n) = self.open_fds {
-            metrics::gauge!("process_open_fds").set(n as f64);
+            metrics::gauge!(catalogue::PROCESS_OPEN_FDS.name).set(n as f64);
         }
         if let Some(n) = self.max_fds {
-            metrics::gauge!("process_max_fds").set(n as f64);
+            metrics::gauge!(catalogue::PROCESS_MAX_FDS.name).set(n as f64);
         }
         if let Some(t) = self.start_time_seconds {
-            metrics::gauge!("process_start_time_seconds").set(t);
+            metrics::gauge!(catalogue::PROCESS_START_TIME_SECONDS.name).set(t);
         }
         errors
     }

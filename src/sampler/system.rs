@@ -11,6 +11,7 @@
 //! nothing to compare with and is never published; refreshes closer together than
 //! [`sysinfo::MINIMUM_CPU_UPDATE_INTERVAL`] are skipped (the previous value stays).
 
+use crate::catalogue;
 use std::time::Instant;
 
 use sysinfo::{CpuRefreshKind, MemoryRefreshKind, RefreshKind, System};
@@ -46,7 +47,8 @@ impl SystemCollector {
             self.last_cpu_refresh = now;
             let cpu = f64::from(self.sys.global_cpu_usage());
             if cpu.is_finite() && !self.sys.cpus().is_empty() {
-                metrics::gauge!("system_cpu_usage_percent").set(cpu.clamp(0.0, 100.0));
+                metrics::gauge!(catalogue::SYSTEM_CPU_USAGE_PERCENT.name)
+                    .set(cpu.clamp(0.0, 100.0));
             } else {
                 errors += 1;
             }
@@ -56,9 +58,9 @@ impl SystemCollector {
         let total = self.sys.total_memory();
         let used = self.sys.used_memory();
         if total > 0 {
-            metrics::gauge!("system_memory_total_bytes").set(total as f64);
-            metrics::gauge!("system_memory_used_bytes").set(used as f64);
-            metrics::gauge!("system_memory_usage_percent")
+            metrics::gauge!(catalogue::SYSTEM_MEMORY_TOTAL_BYTES.name).set(total as f64);
+            metrics::gauge!(catalogue::SYSTEM_MEMORY_USED_BYTES.name).set(used as f64);
+            metrics::gauge!(catalogue::SYSTEM_MEMORY_USAGE_PERCENT.name)
                 .set((used as f64 / total as f64 * 100.0).clamp(0.0, 100.0));
         } else {
             errors += 1;

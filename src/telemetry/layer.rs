@@ -40,7 +40,7 @@ const TRACEPARENT_NAME: &str = "traceparent";
 ///
 /// let app: Router = Router::new()
 ///     .route("/movies/{id}", get(|| async { "movie" }))
-///     .layer(TraceLayer::new().with_response_traceparent(true).skip_path("/metrics"));
+///     .layer(TraceLayer::new().with_response_traceparent(true).add_skip_path("/metrics"));
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct TraceLayer {
@@ -68,7 +68,7 @@ impl TraceLayer {
 
     /// Opens no span for requests whose path is exactly `path` (e.g. `/metrics`, `/healthz`).
     /// Defaults to none.
-    pub fn skip_path(mut self, path: impl Into<String>) -> Self {
+    pub fn add_skip_path(mut self, path: impl Into<String>) -> Self {
         Arc::make_mut(&mut self.config)
             .skip_paths
             .push(path.into().into_boxed_str());
