@@ -84,7 +84,7 @@ fn shifted_traffic_posts_to_the_webhook() {
     let monitor = DriftMonitorBuilder::new(reference())
         .with_window(Window::Rows(300))
         .with_interval(Duration::from_secs(3600))
-        .add_notifier(WebhookNotifier::new(url).unwrap())
+        .add_notifier(WebhookNotifier::new(url))
         .spawn()
         .unwrap();
     record_shifted(&monitor, 300);
@@ -123,7 +123,7 @@ fn normal_traffic_does_not_alert() {
     let monitor = DriftMonitorBuilder::new(reference())
         .with_window(Window::Rows(300))
         .with_interval(Duration::from_secs(3600))
-        .add_notifier(WebhookNotifier::new(url).unwrap())
+        .add_notifier(WebhookNotifier::new(url))
         .spawn()
         .unwrap();
     for i in 0..300 {
@@ -162,7 +162,7 @@ fn failed_deliveries_are_retried() {
         .with_window(Window::Rows(300))
         .with_interval(Duration::from_secs(3600))
         .with_retries(3, Duration::from_millis(10))
-        .add_notifier(WebhookNotifier::new(url).unwrap())
+        .add_notifier(WebhookNotifier::new(url))
         .spawn()
         .unwrap();
     record_shifted(&monitor, 300);

@@ -5,7 +5,8 @@
 //! ```
 //!
 //! Routes:
-//! - `POST /recommend` with `{"user_id": u64, "k": 1..=100}` → top-k movies for the user;
+//! - `POST /recommend` with `{"user_id": u64, "k": 1..=100, "context": {...}}` (context
+//!   optional) → top-k movies for the user;
 //! - `GET /movies/{id}` → one movie, or 404;
 //! - `GET /healthz` → 200;
 //! - `GET /metrics` → Prometheus text exposition.
@@ -14,10 +15,17 @@
 //! `/metrics` on a standalone listener, e.g. `127.0.0.1:8001`), `--movies N` (catalogue size,
 //! default 5000). Stops gracefully on SIGTERM or Ctrl-C.
 //!
+//! With the `drift` feature (`--features drift`), the request features (`k`, the optional
+//! `"context": {"device": "mobile", "hour": 21}`, the top score and the popularity of what was
+//! returned) are checked for drift in the background (`--drift-window N`, `--drift-interval
+//! SECS`, `--drift-webhook URL`; see `drift.rs`), and the drift gauges appear in `/metrics`.
+//!
 //! With the `telemetry` feature (`--features telemetry`), telemetry comes from the environment:
 //! JSON logs (`RUST_LOG`, `RECWATCH_LOG_FORMAT`), and OTLP trace export when
 //! `OTEL_EXPORTER_OTLP_ENDPOINT` is set (`OTEL_SERVICE_NAME`, `OTEL_EXPORTER_OTLP_PROTOCOL`, … are
 //! honoured); spans are flushed before exit.
+
+mod drift;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -139,6 +147,11 @@ impl Model {
     /// The model call: timed as `model_inference_duration_seconds{model="mf_ranker",version="v1"}`.
     #[track_inference(model = "mf_ranker", version = "v1")]
     fn recommend(&self, user_id: u64, k: usize) -> Vec<Scored> {
+        self.rank(user_id, k)
+    }
+
+    /// Top-k by score (the untimed ranking, also used to fit the drift reference).
+    fn rank(&self, user_id: u64, k: usize) -> Vec<Scored> {
         let user = Self::user_embedding(user_id);
         let mut scored: Vec<(f32, usize)> = self
             .movies
@@ -170,12 +183,15 @@ impl Model {
 struct AppState {
     model: Model,
     users: ActiveUsers,
+    drift: drift::DriftState,
 }
 
 #[derive(Deserialize)]
 struct RecommendRequest {
     user_id: u64,
     k: u32,
+    #[serde(default)]
+    context: drift::RequestContext,
 }
 
 #[derive(Serialize)]
@@ -204,6 +220,9 @@ async fn recommend(
     }
     state.users.observe(req.user_id);
     let items = state.model.recommend(req.user_id, req.k as usize);
+    state
+        .drift
+        .record(&state.model, req.k, &req.context, &items);
     Json(RecommendResponse {
         user_id: req.user_id,
         items,
@@ -236,6 +255,7 @@ struct Args {
     addr: SocketAddr,
     metrics_addr: Option<SocketAddr>,
     movies: usize,
+    drift: drift::DriftArgs,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -243,6 +263,7 @@ fn parse_args() -> Result<Args, String> {
         addr: SocketAddr::from(([127, 0, 0, 1], 8000)),
         metrics_addr: None,
         movies: 5000,
+        drift: drift::DriftArgs::default(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -263,11 +284,16 @@ fn parse_args() -> Result<Args, String> {
             }
             "-h" | "--help" => {
                 println!(
-                    "usage: recommendation_service [--addr ADDR] [--metrics-addr ADDR] [--movies N]"
+                    "usage: recommendation_service [--addr ADDR] [--metrics-addr ADDR] [--movies N] {}",
+                    drift::DriftArgs::USAGE
                 );
                 std::process::exit(0);
             }
-            other => return Err(format!("unknown argument {other}")),
+            other => {
+                if !args.drift.parse(other, &mut value)? {
+                    return Err(format!("unknown argument {other}"));
+                }
+            }
         }
     }
     Ok(args)
@@ -344,11 +370,14 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         None => None,
     };
 
+    let model = Model {
+        movies: catalogue(args.movies),
+    };
+    let drift = drift::DriftState::start(&args.drift, &model)?;
     let state = Arc::new(AppState {
-        model: Model {
-            movies: catalogue(args.movies),
-        },
+        model,
         users,
+        drift,
     });
     let app = Router::new()
         .route("/recommend", post(recommend))

@@ -136,41 +136,45 @@ pub trait Notifier: Send + Sync + 'static {
 /// Posts alerts as Slack-compatible JSON (`{"text": …}` plus the alert's fields) to a webhook
 /// URL (Slack, Mattermost, Teams workflows and most chat tools accept it).
 ///
-/// ```no_run
+/// The blocking HTTP client is built on the notifier thread at the first alert, so the
+/// notifier can be created anywhere, inside an async runtime too.
+///
+/// ```
 /// use recwatch::drift::WebhookNotifier;
-/// let n = WebhookNotifier::new("https://hooks.slack.com/services/T000/B000/XXXX")?;
-/// # Ok::<(), recwatch::drift::NotifyError>(())
+/// let n = WebhookNotifier::new("https://hooks.slack.com/services/T000/B000/XXXX");
+/// # let _ = n;
 /// ```
 #[derive(Debug)]
 pub struct WebhookNotifier {
     url: String,
-    client: reqwest::blocking::Client,
+    timeout: Duration,
+    client: std::sync::OnceLock<reqwest::blocking::Client>,
 }
 
 impl WebhookNotifier {
     /// A notifier posting to `url` with a 10-second timeout per attempt.
-    ///
-    /// # Errors
-    ///
-    /// [`NotifyError::Http`] when the HTTP client cannot be built.
-    pub fn new(url: impl Into<String>) -> Result<Self, NotifyError> {
+    pub fn new(url: impl Into<String>) -> Self {
         Self::with_timeout(url, Duration::from_secs(10))
     }
 
     /// A notifier posting to `url` with the given timeout per attempt.
-    ///
-    /// # Errors
-    ///
-    /// [`NotifyError::Http`] when the HTTP client cannot be built.
-    pub fn with_timeout(url: impl Into<String>, timeout: Duration) -> Result<Self, NotifyError> {
-        let client = reqwest::blocking::Client::builder()
-            .timeout(timeout)
+    pub fn with_timeout(url: impl Into<String>, timeout: Duration) -> Self {
+        WebhookNotifier {
+            url: url.into(),
+            timeout,
+            client: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn client(&self) -> Result<&reqwest::blocking::Client, NotifyError> {
+        if let Some(c) = self.client.get() {
+            return Ok(c);
+        }
+        let c = reqwest::blocking::Client::builder()
+            .timeout(self.timeout)
             .build()
             .map_err(|source| NotifyError::Http { source })?;
-        Ok(WebhookNotifier {
-            url: url.into(),
-            client,
-        })
+        Ok(self.client.get_or_init(|| c))
     }
 }
 
@@ -181,7 +185,7 @@ impl Notifier for WebhookNotifier {
 
     fn notify(&self, alert: &DriftAlert) -> Result<(), NotifyError> {
         let resp = self
-            .client
+            .client()?
             .post(&self.url)
             .json(&alert.payload())
             .send()
