@@ -19,11 +19,13 @@ use std::time::Duration;
 
 /// The request's context features; absent fields take the defaults.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(not(feature = "drift"), allow(dead_code))]
 pub struct RequestContext {
     device: Option<String>,
     hour: Option<u8>,
 }
 
+#[cfg_attr(not(feature = "drift"), allow(dead_code))]
 impl RequestContext {
     fn device(&self) -> &str {
         self.device.as_deref().unwrap_or("mobile")
@@ -35,6 +37,7 @@ impl RequestContext {
 
 /// `--drift-window`, `--drift-interval`, `--drift-webhook`.
 #[derive(Debug, Clone)]
+#[cfg_attr(not(feature = "drift"), allow(dead_code))]
 pub struct DriftArgs {
     window: usize,
     interval: Duration,
