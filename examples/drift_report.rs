@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo run --release --no-default-features --features drift --example drift_report -- \
-//!     --reference ref.parquet --current cur.parquet [--json OUT] \
+//!     --reference ref.parquet --current cur.parquet [--json OUT] [--html OUT] \
 //!     [--drift-share X] [--stattest NAME] [--psi-binning evidently|quantile] \
 //!     [--target COL] [--prediction COL] [--numerical A,B] [--categorical C,D] [--no-tests]
 //! ```
@@ -17,7 +17,7 @@ use recwatch::drift::{
 use std::process::ExitCode;
 
 const USAGE: &str =
-    "usage: drift_report --reference PATH --current PATH [--json OUT] [--drift-share X] \
+    "usage: drift_report --reference PATH --current PATH [--json OUT] [--html OUT] [--drift-share X] \
 [--stattest ks|chisquare|z|wasserstein|jensenshannon|psi] [--psi-binning evidently|quantile] \
 [--target COL] [--prediction COL] [--numerical A,B,...] [--categorical C,D,...] [--no-tests]";
 
@@ -25,6 +25,7 @@ struct Args {
     reference: String,
     current: String,
     json: Option<String>,
+    html: Option<String>,
     drift_share: f64,
     stattest: Option<StatTest>,
     psi_binning: Option<PsiBinning>,
@@ -46,7 +47,7 @@ fn list(v: &str) -> impl Iterator<Item = String> + '_ {
 
 fn parse_args() -> Result<Parsed, String> {
     let mut it = std::env::args().skip(1);
-    let (mut reference, mut current, mut json) = (None, None, None);
+    let (mut reference, mut current, mut json, mut html) = (None, None, None, None);
     let mut drift_share = 0.5;
     let mut stattest = None;
     let mut psi_binning = None;
@@ -58,6 +59,7 @@ fn parse_args() -> Result<Parsed, String> {
             "--reference" => reference = Some(value("--reference")?),
             "--current" => current = Some(value("--current")?),
             "--json" => json = Some(value("--json")?),
+            "--html" => html = Some(value("--html")?),
             "--psi-binning" => {
                 let v = value("--psi-binning")?;
                 psi_binning = Some(match v.as_str() {
@@ -99,6 +101,7 @@ fn parse_args() -> Result<Parsed, String> {
         reference: reference.ok_or_else(|| format!("--reference is required\n{USAGE}"))?,
         current: current.ok_or_else(|| format!("--current is required\n{USAGE}"))?,
         json,
+        html,
         drift_share,
         stattest,
         psi_binning,
@@ -172,6 +175,9 @@ fn run() -> ExitCode {
     if args.tests {
         detector = detector.with_quality_suite(DataQualitySuite::new());
     }
+    if args.html.is_some() {
+        detector = detector.with_distributions(true);
+    }
     let report = match detector.run_lazy(reference, current) {
         Ok(r) => r,
         Err(e) => {
@@ -198,6 +204,12 @@ fn run() -> ExitCode {
     if let Some(out) = &args.json {
         if let Err(e) = std::fs::write(out, report.to_json_pretty()) {
             eprintln!("drift_report: {out}: cannot write: {}", one_line(e));
+            return ExitCode::from(2);
+        }
+    }
+    if let Some(out) = &args.html {
+        if let Err(e) = report.write_html(out) {
+            eprintln!("drift_report: {out}: {}", one_line(error_chain(&e)));
             return ExitCode::from(2);
         }
     }

@@ -89,10 +89,10 @@ fn unusable_input_exits_2_with_one_line() {
         "--current",
         &good,
         "--html",
-        "out.html",
+        dir.join("no/such/dir/out.html").to_str().unwrap(),
     ]);
     assert_eq!(code, 2);
-    assert!(stderr.contains("--html"));
+    assert!(stderr.contains("out.html"), "{stderr}");
     let (code, _, _) = run(&["--reference", &good]);
     assert_eq!(code, 2);
     std::fs::remove_dir_all(&dir).ok();
@@ -170,5 +170,42 @@ fn psi_binning_and_column_mapping_options() {
     assert_eq!(v["prediction_drift"]["stattest_name"], "ks");
     assert_eq!(v["number_of_columns"], 5);
     assert_eq!(v["tests"].as_array().unwrap().len(), 9);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn html_report_is_one_self_contained_file() {
+    let dir = std::env::temp_dir().join(format!("recwatch-drift-cli-html-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let html = dir.join("report.html");
+    let (code, _, stderr) = run(&[
+        "--reference",
+        &fixture("recsys_small_reference.parquet"),
+        "--current",
+        &fixture("recsys_small_current.parquet"),
+        "--target",
+        "rating",
+        "--prediction",
+        "predicted_rating",
+        "--html",
+        html.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let page = std::fs::read_to_string(&html).unwrap();
+    // 7 features + target + prediction, each with a chart
+    assert_eq!(page.matches("<svg").count(), 9, "one chart per column");
+    for part in [
+        "Target and prediction",
+        "Schema changes",
+        "Data quality",
+        "TestNumberOfDuplicatedRows",
+        "rating_count",
+    ] {
+        assert!(page.contains(part), "{part} missing");
+    }
+    // nothing fetched: no script, no linked resource (the SVG namespace URI is not fetched)
+    for bad in ["<script", "src=", "href=", "url(", "@import", "<link"] {
+        assert!(!page.contains(bad), "{bad} in the page");
+    }
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -53,6 +53,7 @@ pub struct DriftDetector {
     threads: usize,
     mapping: ColumnMapping,
     suite: Option<DataQualitySuite>,
+    distributions: bool,
 }
 
 impl Default for DriftDetector {
@@ -86,6 +87,7 @@ impl DriftDetector {
                 .unwrap_or(1),
             mapping: ColumnMapping::new(),
             suite: None,
+            distributions: false,
         }
     }
 
@@ -255,6 +257,18 @@ impl DriftDetector {
     /// ```
     pub fn with_quality_suite(mut self, suite: DataQualitySuite) -> Self {
         self.suite = Some(suite);
+        self
+    }
+
+    /// Records each column's reference and current shares on shared bins
+    /// ([`ColumnDrift::distribution`], what [`DriftReport::to_html`] draws). Defaults to off.
+    ///
+    /// ```
+    /// let d = recwatch::drift::DriftDetector::new().with_distributions(true);
+    /// # let _ = d;
+    /// ```
+    pub fn with_distributions(mut self, on: bool) -> Self {
+        self.distributions = on;
         self
     }
 
@@ -601,6 +615,7 @@ impl DriftDetector {
             psi_binning: self.psi_binning,
             chisquare_mode: self.chisquare_mode,
             effect_gate: self.effect_gate,
+            distributions: self.distributions,
         };
         let mut out = column::test_column(name, r, c, &settings(column_type));
         if let Some(thr) = self.null_rate_threshold {

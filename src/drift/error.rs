@@ -53,6 +53,15 @@ pub enum DriftError {
         #[source]
         source: std::io::Error,
     },
+    /// A report file could not be written.
+    #[error("cannot write {}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
     /// A file that should be Parquet is not (bad magic bytes, truncated).
     #[error("{} is not a Parquet file", path.display())]
     NotParquet {

@@ -44,6 +44,7 @@
 mod column;
 mod detector;
 mod error;
+mod html;
 mod io;
 mod mapping;
 mod monitor;
@@ -62,4 +63,6 @@ pub use monitor::{
 };
 pub use options::{ChiSquareMode, Correction, PsiBinning, StatTest};
 pub use quality::{Condition, DataQualitySuite, QualityTest, QualityTestResult, TestStatus};
-pub use report::{ColumnDrift, ColumnStatus, ColumnType, DriftReport, NullRateDrift, SchemaDiff};
+pub use report::{
+    ColumnDrift, ColumnStatus, ColumnType, Distribution, DriftReport, NullRateDrift, SchemaDiff,
+};

@@ -77,6 +77,25 @@ pub struct ColumnDrift {
     /// for categorical columns.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub unseen_categories: Option<Vec<String>>,
+    /// Reference and current shares on shared bins, when the detector records them
+    /// ([`DriftDetector::with_distributions`](crate::drift::DriftDetector::with_distributions)):
+    /// what the HTML report draws.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub distribution: Option<Distribution>,
+}
+
+/// A column's reference and current distributions on shared bins: at most 20 equal-width bins
+/// over the range of both frames for a numerical column, the 20 most frequent categories (and
+/// `other`) for a categorical one. Its size does not depend on the number of rows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Distribution {
+    /// Bin labels: `"[a, b)"` ranges, or category names.
+    pub bins: Vec<String>,
+    /// Share of reference values per bin.
+    pub reference: Vec<f64>,
+    /// Share of current values per bin.
+    pub current: Vec<f64>,
 }
 
 impl ColumnDrift {
@@ -102,6 +121,7 @@ impl ColumnDrift {
             effect_size: None,
             null_rate_drift: None,
             unseen_categories: None,
+            distribution: None,
         }
     }
 }
