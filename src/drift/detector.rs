@@ -3,6 +3,7 @@
 use super::column::{self, ColumnSettings, Extracted};
 use super::mapping::{ColumnMapping, Role};
 use super::options::{ChiSquareMode, Correction, PsiBinning, StatTest};
+use super::profile::ReferenceProfile;
 use super::quality::{DataQualitySuite, DriftCount, FrameAcc};
 use super::report::{
     ColumnDrift, ColumnStatus, ColumnType, DriftReport, NullRateDrift, SchemaDiff,
@@ -362,25 +363,85 @@ impl DriftDetector {
                 frame: Frame::Current,
             });
         }
-        let height = |lf: &LazyFrame, frame: Frame| -> Result<usize, DriftError> {
-            let df = lf.clone().select([len()]).collect().map_err(pe(frame))?;
-            let n = df
-                .columns()
-                .first()
-                .and_then(|c| c.get(0).ok())
-                .and_then(|v| v.extract::<u64>())
-                .unwrap_or(0);
-            Ok(n as usize)
-        };
-        let (ref_rows, cur_rows) = (
-            height(&reference, Frame::Reference)?,
-            height(&current, Frame::Current)?,
-        );
-        if ref_rows == 0 {
+        let ref_rows = frame_height(&reference, Frame::Reference)?;
+        let ref_schema: Vec<(String, String)> = rs
+            .iter()
+            .map(|(n, dt)| (n.to_string(), format!("{dt}")))
+            .collect();
+        self.run_inner(
+            RefSource::Frame(&reference),
+            &ref_schema,
+            ref_rows,
+            current,
+            &cs,
+        )
+    }
+
+    /// Compares a current lazy frame with a [`ReferenceProfile`] fitted earlier: the same
+    /// report as [`run_lazy`](Self::run_lazy) against the frame the profile was fitted on.
+    ///
+    /// # Errors
+    ///
+    /// As [`run`](Self::run).
+    ///
+    /// ```
+    /// use polars::prelude::*;
+    /// use recwatch::drift::{DriftDetector, ReferenceProfile};
+    /// let reference = df!("x" => (0..300).map(f64::from).collect::<Vec<_>>())?;
+    /// let current = df!("x" => (0..300).map(|i| i as f64 + 50.0).collect::<Vec<_>>())?;
+    /// let profile = ReferenceProfile::fit(reference.clone().lazy())?;
+    /// let d = DriftDetector::new();
+    /// assert_eq!(
+    ///     d.run_profile(&profile, current.clone().lazy())?,
+    ///     d.run(&reference, &current)?
+    /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn run_profile(
+        &self,
+        profile: &ReferenceProfile,
+        mut current: LazyFrame,
+    ) -> Result<DriftReport, DriftError> {
+        self.validate()?;
+        let cs = current
+            .collect_schema()
+            .map_err(|source| DriftError::Polars {
+                context: "cannot read current frame".into(),
+                source,
+            })?;
+        if cs.is_empty() {
+            return Err(DriftError::EmptyFrame {
+                frame: Frame::Current,
+            });
+        }
+        let ref_schema: Vec<(String, String)> = profile
+            .columns
+            .iter()
+            .map(|c| (c.name.clone(), c.dtype.clone()))
+            .collect();
+        self.run_inner(
+            RefSource::Profile(profile),
+            &ref_schema,
+            profile.rows,
+            current,
+            &cs,
+        )
+    }
+
+    fn run_inner(
+        &self,
+        reference: RefSource<'_>,
+        rs: &[(String, String)],
+        ref_rows: usize,
+        current: LazyFrame,
+        cs: &Schema,
+    ) -> Result<DriftReport, DriftError> {
+        if rs.is_empty() || ref_rows == 0 {
             return Err(DriftError::EmptyFrame {
                 frame: Frame::Reference,
             });
         }
+        let cur_rows = frame_height(&current, Frame::Current)?;
         if cur_rows == 0 {
             return Err(DriftError::EmptyFrame {
                 frame: Frame::Current,
@@ -391,7 +452,7 @@ impl DriftDetector {
         for (pos, (name, dt)) in rs.iter().enumerate() {
             match cs.get_full(name.as_str()) {
                 Some((cpos, _, cdt)) => {
-                    if cdt != dt {
+                    if format!("{cdt}") != *dt {
                         schema.type_changed.push(name.to_string());
                     }
                     jobs.push(Job {
@@ -411,7 +472,7 @@ impl DriftDetector {
             }
         }
         for (cpos, (name, _)) in cs.iter().enumerate() {
-            if rs.get(name.as_str()).is_none() {
+            if !rs.iter().any(|(n, _)| n == name.as_str()) {
                 schema.new_in_current.push(name.to_string());
                 jobs.push(Job {
                     name: name.to_string(),
@@ -433,7 +494,7 @@ impl DriftDetector {
             .suite
             .as_ref()
             .map(|_| (FrameAcc::new(ref_rows), FrameAcc::new(cur_rows)));
-        let work = |job: &Job| self.one_job(job, &reference, &current, accs.as_ref());
+        let work = |job: &Job| self.one_job(job, reference, &current, accs.as_ref());
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(self.threads.min(jobs.len()).max(1))
             .thread_name(|i| format!("recwatch-drift-{i}"))
@@ -508,8 +569,11 @@ impl DriftDetector {
             correction: self.correction.map(|c| c.name().to_string()),
             target_drift,
             prediction_drift,
-            tests: match (&self.suite, accs) {
-                (Some(suite), Some((ra, ca))) => {
+            tests: match (&self.suite, accs, reference) {
+                (Some(suite), Some((_, ca)), RefSource::Profile(p)) => {
+                    suite.evaluate(&ca.finish(), Some(&p.quality), Some(legacy))
+                }
+                (Some(suite), Some((ra, ca)), RefSource::Frame(_)) => {
                     suite.evaluate(&ca.finish(), Some(&ra.finish()), Some(legacy))
                 }
                 _ => Vec::new(),
@@ -523,12 +587,12 @@ impl DriftDetector {
     fn one_job(
         &self,
         job: &Job,
-        reference: &LazyFrame,
+        reference: RefSource<'_>,
         current: &LazyFrame,
         accs: Option<&(FrameAcc, FrameAcc)>,
     ) -> Option<Tested> {
         let name = job.name.as_str();
-        let load = |lf: &LazyFrame, frame: Frame, pos: usize| -> Result<Column, String> {
+        let load = |lf: &LazyFrame, frame: Frame, pos: usize| -> Result<Extracted, String> {
             let read = || -> PolarsResult<Column> {
                 let df = lf.clone().select([col(name)]).collect()?;
                 Ok(df.column(name)?.clone())
@@ -553,33 +617,30 @@ impl DriftDetector {
                     )),
                 }
             }
-            Ok(c)
+            match catch_unwind(AssertUnwindSafe(|| column::extract(&c))) {
+                Ok(Ok(e)) => Ok(e),
+                Ok(Err(e)) => Err(format!("cannot convert the {frame} column: {e}")),
+                Err(_) => Err(format!(
+                    "cannot convert the {frame} column (polars panicked)"
+                )),
+            }
         };
-        let r = job.reference.map(|p| load(reference, Frame::Reference, p));
+        let r = job.reference.map(|p| match reference {
+            RefSource::Frame(lf) => load(lf, Frame::Reference, p),
+            RefSource::Profile(profile) => profile
+                .extracted(name)
+                .ok_or_else(|| "not in the reference profile".to_string()),
+        });
         let c = job.current.map(|p| load(current, Frame::Current, p));
         let (r, c) = match (r, c) {
             (Some(r), Some(c)) => (r, c),
             _ => return None,
         };
         let role = self.mapping.role(name);
-        let tested = match (r, c) {
-            (Ok(r), Ok(c)) => {
-                let ex = |col: &Column| catch_unwind(AssertUnwindSafe(|| column::extract(col)));
-                match (ex(&r), ex(&c)) {
-                    (Ok(Ok(r)), Ok(Ok(c))) => self.test_extracted(name, role, &r, &c),
-                    (Ok(Err(e)), _) | (_, Ok(Err(e))) => {
-                        Tested::skipped(name, role, format!("cannot convert the column: {e}"))
-                    }
-                    _ => Tested::skipped(
-                        name,
-                        role,
-                        "cannot convert the column (polars panicked)".into(),
-                    ),
-                }
-            }
+        Some(match (r, c) {
+            (Ok(r), Ok(c)) => self.test_extracted(name, role, &r, &c),
             (Err(e), _) | (_, Err(e)) => Tested::skipped(name, role, e),
-        };
-        Some(tested)
+        })
     }
 
     fn test_extracted(&self, name: &str, role: Role, r: &Extracted, c: &Extracted) -> Tested {
@@ -648,6 +709,30 @@ impl DriftDetector {
             legacy,
         }
     }
+}
+
+/// Where the reference comes from: a frame, or a profile fitted from one.
+#[derive(Clone, Copy)]
+enum RefSource<'a> {
+    Frame(&'a LazyFrame),
+    Profile(&'a ReferenceProfile),
+}
+
+fn frame_height(lf: &LazyFrame, frame: Frame) -> Result<usize, DriftError> {
+    let df = lf
+        .clone()
+        .select([len()])
+        .collect()
+        .map_err(|source| DriftError::Polars {
+            context: format!("cannot read {frame} frame"),
+            source,
+        })?;
+    Ok(df
+        .columns()
+        .first()
+        .and_then(|c| c.get(0).ok())
+        .and_then(|v| v.extract::<u64>())
+        .unwrap_or(0) as usize)
 }
 
 /// One column to read: its name and its position in each frame that has it.

@@ -62,6 +62,23 @@ pub enum DriftError {
         #[source]
         source: std::io::Error,
     },
+    /// A reference profile file is not valid JSON of the profile format.
+    #[error("{} is not a readable recwatch reference profile", path.display())]
+    BadProfile {
+        /// The file.
+        path: PathBuf,
+        /// The underlying JSON error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A file is not a recwatch reference profile, or of a version this build does not read.
+    #[error("{} is not a recwatch reference profile of version 1 (found version {version:?})", path.display())]
+    UnsupportedProfile {
+        /// The file.
+        path: PathBuf,
+        /// The version the file names, if any.
+        version: Option<u64>,
+    },
     /// A file that should be Parquet is not (bad magic bytes, truncated).
     #[error("{} is not a Parquet file", path.display())]
     NotParquet {

@@ -49,6 +49,7 @@ mod io;
 mod mapping;
 mod monitor;
 mod options;
+mod profile;
 pub mod quality;
 mod report;
 pub mod stats;
@@ -62,6 +63,7 @@ pub use monitor::{
     Notifier, NotifyError, WebhookNotifier, Window,
 };
 pub use options::{ChiSquareMode, Correction, PsiBinning, StatTest};
+pub use profile::{ReferenceProfile, PROFILE_FORMAT, PROFILE_VERSION};
 pub use quality::{Condition, DataQualitySuite, QualityTest, QualityTestResult, TestStatus};
 pub use report::{
     ColumnDrift, ColumnStatus, ColumnType, Distribution, DriftReport, NullRateDrift, SchemaDiff,

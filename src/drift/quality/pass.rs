@@ -12,7 +12,7 @@ use polars::prelude::*;
 use std::sync::Mutex;
 
 /// What the suite needs from one column of one frame.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct ColumnQuality {
     pub name: String,
     /// The dtype pandas gives the column when it reads the same Parquet file.
@@ -35,7 +35,7 @@ pub(crate) struct ColumnPass {
 }
 
 /// The statistics of one frame.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct FrameStats {
     pub rows: usize,
     pub columns: Vec<ColumnQuality>,
