@@ -1,14 +1,13 @@
 //! Per-column extraction (polars → plain vectors) and testing.
 
 use super::options::{ChiSquareMode, PsiBinning, StatTest};
-use super::report::{ColumnDrift, ColumnStatus, ColumnType, Distribution};
+use super::report::{ColumnDrift, ColumnStatus, ColumnType};
 use super::stats::{self, binning, psi as psi_mod};
 use polars::prelude::*;
 use std::collections::BTreeMap;
 
-/// Largest number of distinct integers for which an integer column is categorical
-/// (Evidently's `INTEGER_CARDINALITY_LIMIT`).
-const INTEGER_CARDINALITY_LIMIT: usize = 10;
+use super::distribution::distribution;
+pub(crate) use super::typing::{infer_type, legacy_feature_type, prediction_type, target_type};
 
 /// A column's values, cleaned.
 pub(crate) enum Values {
@@ -129,33 +128,6 @@ pub(crate) fn extract(col: &Column) -> PolarsResult<Extracted> {
         nonfinite: 0,
         dtype: dtype_name,
     })
-}
-
-/// Evidently 0.7's column type inference (`infer_column_type`) on one frame's column.
-pub(crate) fn infer_type(e: &Extracted) -> ColumnType {
-    match &e.values {
-        Values::Num { sorted, integer } => {
-            // pandas stores an integer column with missing values as float64.
-            if *integer
-                && e.nulls == 0
-                && binning::distinct_sorted(sorted) <= INTEGER_CARDINALITY_LIMIT
-            {
-                ColumnType::Categorical
-            } else {
-                ColumnType::Numerical
-            }
-        }
-        Values::Cat(m) => {
-            if e.dtype.starts_with("str") {
-                let count: u64 = m.values().sum();
-                if m.len() as f64 > count as f64 * 0.5 {
-                    return ColumnType::Text;
-                }
-            }
-            ColumnType::Categorical
-        }
-        Values::Unsupported(_) => ColumnType::Unsupported,
-    }
 }
 
 /// Per-column settings resolved from the detector's options.
@@ -478,7 +450,7 @@ fn shares(rc: &[f64], cc: &[f64]) -> (Vec<f64>, Vec<f64>) {
     )
 }
 
-fn format_num(v: f64) -> String {
+pub(crate) fn format_num(v: f64) -> String {
     if v.fract() == 0.0 && v.abs() < 1e15 {
         format!("{}", v as i64)
     } else {
@@ -504,167 +476,5 @@ pub(crate) fn default_stattest(ctype: ColumnType, n_reference: usize, n_values: 
             ColumnType::Numerical if n_values > 5 => StatTest::Wasserstein,
             _ => StatTest::JensenShannon,
         }
-    }
-}
-
-/// Distinct finite values of a column (`nunique`).
-fn nunique(e: &Extracted) -> usize {
-    match &e.values {
-        Values::Num { sorted, .. } => binning::distinct_sorted(sorted),
-        Values::Cat(m) => m.len(),
-        Values::Unsupported(_) => 0,
-    }
-}
-
-/// pandas `ref_unique or cur_unique`: the reference count unless it is zero.
-fn nunique_ref_or_cur(r: &Extracted, c: &Extracted) -> usize {
-    match nunique(r) {
-        0 => nunique(c),
-        n => n,
-    }
-}
-
-/// Evidently's `NUMBER_UNIQUE_AS_CATEGORICAL` (legacy column typing).
-const NUMBER_UNIQUE_AS_CATEGORICAL: usize = 5;
-
-/// The type Evidently's legacy data definition gives a target column with no task set:
-/// numerical when numeric with more than 5 distinct values, else categorical (classification).
-pub(crate) fn target_type(r: &Extracted, c: &Extracted) -> ColumnType {
-    match (&r.values, &c.values) {
-        (Values::Unsupported(_), _) | (_, Values::Unsupported(_)) => ColumnType::Unsupported,
-        (_, Values::Num { .. }) if nunique_ref_or_cur(r, c) > NUMBER_UNIQUE_AS_CATEGORICAL => {
-            ColumnType::Numerical
-        }
-        _ => ColumnType::Categorical,
-    }
-}
-
-/// The type Evidently's legacy data definition gives a prediction column with no task set:
-/// categorical for strings, for integers with at most 5 distinct values, and for numbers with
-/// at most 5 distinct values outside `[0, 1]`; numerical otherwise (scores, probabilities).
-pub(crate) fn prediction_type(r: &Extracted, c: &Extracted) -> ColumnType {
-    match &c.values {
-        Values::Unsupported(_) => ColumnType::Unsupported,
-        Values::Cat(_) => ColumnType::Categorical,
-        Values::Num { sorted, integer } => {
-            let few = nunique_ref_or_cur(r, c) <= NUMBER_UNIQUE_AS_CATEGORICAL;
-            let pandas_int = *integer && c.nulls == 0;
-            let outside_unit =
-                sorted.first().is_some_and(|v| *v < 0.0) || sorted.last().is_some_and(|v| *v > 1.0);
-            if few && (pandas_int || outside_unit) {
-                ColumnType::Categorical
-            } else {
-                ColumnType::Numerical
-            }
-        }
-    }
-}
-
-/// The type Evidently's legacy data definition (used by its `TestSuite` drift tests) gives a
-/// feature column: integers with at most 5 distinct values (reference first) and bools and
-/// strings are categorical, other numbers numerical.
-pub(crate) fn legacy_feature_type(r: &Extracted, c: &Extracted) -> ColumnType {
-    match (&r.values, &c.values) {
-        (Values::Unsupported(_), _) | (_, Values::Unsupported(_)) => ColumnType::Unsupported,
-        (_, Values::Num { integer, .. }) => {
-            if *integer && c.nulls == 0 && nunique_ref_or_cur(r, c) <= NUMBER_UNIQUE_AS_CATEGORICAL
-            {
-                ColumnType::Categorical
-            } else {
-                ColumnType::Numerical
-            }
-        }
-        _ => ColumnType::Categorical,
-    }
-}
-
-/// Shares on shared bins for the HTML report (see [`Distribution`]).
-fn distribution(r: &Values, c: &Values, ctype: ColumnType) -> Option<Distribution> {
-    const MAX_BINS: usize = 20;
-    let share = |v: Vec<f64>| {
-        let n: f64 = v.iter().sum();
-        v.into_iter()
-            .map(|x| if n > 0.0 { x / n } else { 0.0 })
-            .collect::<Vec<_>>()
-    };
-    match (r, c) {
-        (Values::Num { sorted: a, .. }, Values::Num { sorted: b, .. })
-            if ctype == ColumnType::Numerical && !a.is_empty() && !b.is_empty() =>
-        {
-            let lo = a[0].min(b[0]);
-            let hi = a[a.len() - 1].max(b[b.len() - 1]);
-            let n = if lo == hi { 1 } else { MAX_BINS };
-            let (lo, hi) = if lo == hi {
-                (lo - 0.5, hi + 0.5)
-            } else {
-                (lo, hi)
-            };
-            let step = (hi - lo) / n as f64;
-            let mut edges: Vec<f64> = (0..=n).map(|i| lo + step * i as f64).collect();
-            edges[n] = hi;
-            let bins = edges
-                .windows(2)
-                .map(|w| format!("[{}, {})", format_g(w[0]), format_g(w[1])))
-                .collect();
-            Some(Distribution {
-                bins,
-                reference: share(binning::histogram_sorted(a, &edges)),
-                current: share(binning::histogram_sorted(b, &edges)),
-            })
-        }
-        _ => {
-            let (keys, rc, cc): (Vec<String>, Vec<f64>, Vec<f64>) = match (r, c) {
-                (Values::Cat(a), Values::Cat(b)) => {
-                    let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
-                    keys.sort();
-                    keys.dedup();
-                    (
-                        keys.iter().map(|k| (*k).clone()).collect(),
-                        keys.iter()
-                            .map(|k| *a.get(*k).unwrap_or(&0) as f64)
-                            .collect(),
-                        keys.iter()
-                            .map(|k| *b.get(*k).unwrap_or(&0) as f64)
-                            .collect(),
-                    )
-                }
-                (Values::Num { sorted: a, .. }, Values::Num { sorted: b, .. }) => {
-                    let mut u: Vec<f64> = a.iter().chain(b.iter()).copied().collect();
-                    binning::sort_f64(&mut u);
-                    u.dedup();
-                    let (rc, cc) = binning::union_value_counts(a, b);
-                    (u.into_iter().map(format_num).collect(), rc, cc)
-                }
-                _ => return None,
-            };
-            let mut idx: Vec<usize> = (0..keys.len()).collect();
-            idx.sort_by(|&x, &y| (rc[y] + cc[y]).total_cmp(&(rc[x] + cc[x])));
-            let (top, rest) = idx.split_at(idx.len().min(MAX_BINS));
-            let mut top = top.to_vec();
-            top.sort_unstable();
-            let mut bins: Vec<String> = top.iter().map(|&i| keys[i].clone()).collect();
-            let mut rv: Vec<f64> = top.iter().map(|&i| rc[i]).collect();
-            let mut cv: Vec<f64> = top.iter().map(|&i| cc[i]).collect();
-            if !rest.is_empty() {
-                bins.push(format!("other ({})", rest.len()));
-                rv.push(rest.iter().map(|&i| rc[i]).sum());
-                cv.push(rest.iter().map(|&i| cc[i]).sum());
-            }
-            Some(Distribution {
-                bins,
-                reference: share(rv),
-                current: share(cv),
-            })
-        }
-    }
-}
-
-fn format_g(v: f64) -> String {
-    let s = format!("{v:.4}");
-    let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s.is_empty() || s == "-" {
-        "0".into()
-    } else {
-        s.to_string()
     }
 }

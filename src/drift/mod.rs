@@ -43,6 +43,7 @@
 
 mod column;
 mod detector;
+mod distribution;
 mod error;
 mod html;
 mod io;
@@ -52,7 +53,9 @@ mod options;
 mod profile;
 pub mod quality;
 mod report;
+mod run;
 pub mod stats;
+mod typing;
 
 pub use detector::DriftDetector;
 pub use error::{error_chain, DriftError, Frame};
