@@ -141,7 +141,7 @@ mod enabled {
     /// The documented normal traffic, run through the model.
     fn reference(model: &Model) -> PolarsResult<DataFrame> {
         let n = 1000;
-        let mut s = 0x5EED_D21F_7u64;
+        let mut s = 0x0005_EEDD_21F7_u64;
         let (mut k, mut device, mut hour, mut top, mut pop) =
             (vec![], vec![], vec![], vec![], vec![]);
         for _ in 0..n {

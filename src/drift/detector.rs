@@ -34,6 +34,7 @@ use std::collections::HashMap;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone)]
+#[must_use]
 pub struct DriftDetector {
     pub(super) drift_share: f64,
     pub(super) stattest: Option<StatTest>,

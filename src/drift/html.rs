@@ -115,10 +115,10 @@ fn column_row(out: &mut String, c: &ColumnDrift) {
         .as_ref()
         .map(chart)
         .unwrap_or_else(|| "<p class=\"muted\">no distribution recorded</p>".into());
-    let _ = write!(
+    let _ = writeln!(
         out,
         "<tr><td><b>{}</b></td><td>{:?}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
-         <td>{:.1} % / {:.1} %</td><td>{}</td></tr>\n",
+         <td>{:.1} % / {:.1} %</td><td>{}</td></tr>",
         esc(&c.column_name),
         c.column_type,
         esc(c.stattest_name.as_deref().unwrap_or("–")),

@@ -2,11 +2,12 @@
 //!
 //! Each column is reduced to per-row 64-bit value hashes (equal values, as pandas compares
 //! them, hash equal: NaN and null alike, −0.0 as 0.0, an integer column with nulls as the
-//! floats pandas holds). A row's hash is the wrapping sum over columns of a mix of
-//! (column position, value hash), so columns can be added in any order; duplicated rows are
-//! `rows − distinct row hashes`. A column's hash folds its value hashes in row order;
-//! duplicated columns are pairs with equal (pandas dtype, column hash). Two different rows or
-//! columns share a hash with probability about 2⁻⁶⁴ per pair (below 10⁻⁷ for a million rows).
+//! floats pandas holds). A row's hash is the wrapping sum over columns of value hash × an odd
+//! multiplier of the column's position, so columns can be added in any order; duplicated rows
+//! are `rows − distinct row hashes`. A column's hash is the wrapping sum over rows of value
+//! hash × an odd multiplier of the row index; duplicated columns are pairs with equal (pandas
+//! dtype, column hash). Two different rows or columns share a hash with probability about
+//! 2⁻⁶⁴ per pair for data that is not built to collide (below 10⁻⁷ for a million rows).
 
 use polars::prelude::*;
 use std::sync::Mutex;
@@ -205,83 +206,72 @@ fn pandas_dtype(dtype: &DataType, has_nulls: bool) -> String {
     s.to_string()
 }
 
-/// The value hashes and missing flags of one column.
-fn value_hashes(s: &Series) -> PolarsResult<(Vec<u64>, Vec<bool>)> {
+/// Calls `f(value hash, missing)` for every row of one column, in order.
+fn each_value(s: &Series, mut f: impl FnMut(u64, bool)) -> PolarsResult<()> {
     let dtype = s.dtype().clone();
     let nulls = s.null_count() > 0;
-    let n = s.len();
-    let mut h = Vec::with_capacity(n);
-    let mut miss = Vec::with_capacity(n);
     if dtype.is_float() || matches!(dtype, DataType::Decimal(..)) || (dtype.is_integer() && nulls) {
-        let f = s.cast(&DataType::Float64)?;
-        for v in f.f64()?.iter() {
+        let c = s.cast(&DataType::Float64)?;
+        for v in c.f64()?.iter() {
             match v {
-                Some(x) => {
-                    h.push(hash_f64(x));
-                    miss.push(!x.is_finite());
-                }
-                None => {
-                    h.push(NULL_HASH);
-                    miss.push(true);
-                }
+                Some(x) => f(hash_f64(x), !x.is_finite()),
+                None => f(NULL_HASH, true),
             }
         }
     } else if matches!(dtype, DataType::UInt64) {
         for v in s.u64()?.iter() {
-            h.push(v.map_or(NULL_HASH, fmix));
-            miss.push(v.is_none());
+            f(v.map_or(NULL_HASH, fmix), v.is_none());
         }
     } else if dtype.is_integer() {
-        let i = s.cast(&DataType::Int64)?;
-        for v in i.i64()?.iter() {
-            h.push(v.map_or(NULL_HASH, |x| fmix(x as u64)));
-            miss.push(v.is_none());
+        let c = s.cast(&DataType::Int64)?;
+        for v in c.i64()?.iter() {
+            f(v.map_or(NULL_HASH, |x| fmix(x as u64)), v.is_none());
         }
     } else if dtype.is_bool() {
         for v in s.bool()?.iter() {
-            h.push(v.map_or(NULL_HASH, |b| fmix(b as u64 + 1)));
-            miss.push(v.is_none());
+            f(v.map_or(NULL_HASH, |b| fmix(b as u64 + 1)), v.is_none());
         }
     } else {
-        let st = s.cast(&DataType::String)?;
-        for v in st.str()?.iter() {
+        let c = s.cast(&DataType::String)?;
+        for v in c.str()?.iter() {
             match v {
-                Some(x) => {
-                    h.push(hash_bytes(x.as_bytes()));
-                    miss.push(x.is_empty());
-                }
-                None => {
-                    h.push(NULL_HASH);
-                    miss.push(true);
-                }
+                Some(x) => f(hash_bytes(x.as_bytes()), x.is_empty()),
+                None => f(NULL_HASH, true),
             }
         }
     }
-    Ok((h, miss))
+    Ok(())
 }
 
-/// Reduces one column to its quality statistics and row contributions. A column polars cannot
-/// convert still counts (as a column of one unknown type with no missing value).
+/// Reduces one column to its quality statistics and row contributions, in one pass over its
+/// values. A column polars cannot convert still counts (as a column of one unknown type with
+/// no missing value).
+///
+/// The row contribution is `value hash × m_c` and the column hash `Σᵢ value hashᵢ × mᵢ`
+/// (wrapping, odd multipliers from the column position and the row index): no dependency from
+/// one row to the next, so the pass runs at memory speed.
 pub(crate) fn column_pass(col: &Column, position: usize) -> (usize, ColumnPass) {
     let s = col.as_materialized_series();
+    let n = s.len();
     let name = s.name().to_string();
     let has_nulls = s.null_count() > 0;
     let dtype = pandas_dtype(s.dtype(), has_nulls);
-    let (hashes, miss) = value_hashes(s).unwrap_or_else(|_| {
-        (
-            (0..s.len()).map(|i| fmix(i as u64)).collect(),
-            vec![false; s.len()],
-        )
-    });
-    let seed = fmix(position as u64 ^ 0x243f_6a88_85a3_08d3);
-    // Column equality ignores the position: the column hash folds the values alone.
-    let mut eq_hash = 0x1319_8a2e_0370_7344u64;
+    let seed = fmix(position as u64 ^ 0x243f_6a88_85a3_08d3) | 1;
+    let mut col_hash = 0u64;
     let mut first: Option<u64> = None;
     let mut constant = true;
-    let mut row_hashes = Vec::with_capacity(hashes.len());
-    for &v in &hashes {
-        eq_hash = fmix(eq_hash ^ v);
-        row_hashes.push(fmix(v ^ seed));
+    let mut row_hashes = Vec::with_capacity(n);
+    let mut missing_rows = vec![0u64; n.div_ceil(64)];
+    let mut missing = 0usize;
+    let mut i = 0usize;
+    let mut push = |v: u64, m: bool| {
+        col_hash = col_hash
+            .wrapping_add(v.wrapping_mul((i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1));
+        row_hashes.push(v.wrapping_mul(seed));
+        if m {
+            missing += 1;
+            missing_rows[i / 64] |= 1 << (i % 64);
+        }
         if v != NULL_HASH {
             match first {
                 None => first = Some(v),
@@ -289,14 +279,16 @@ pub(crate) fn column_pass(col: &Column, position: usize) -> (usize, ColumnPass) 
                 _ => {}
             }
         }
-    }
-    let mut missing_rows = vec![0u64; miss.len().div_ceil(64)];
-    let mut missing = 0;
-    for (i, m) in miss.iter().enumerate() {
-        if *m {
-            missing += 1;
-            missing_rows[i / 64] |= 1 << (i % 64);
-        }
+        i += 1;
+    };
+    if each_value(s, &mut push).is_err() || i != n {
+        // unconvertible: distinct per row, nothing missing
+        row_hashes.clear();
+        row_hashes.extend((0..n).map(|r| fmix(r as u64 ^ seed)));
+        missing_rows.iter_mut().for_each(|w| *w = 0);
+        missing = 0;
+        constant = n <= 1;
+        col_hash = fmix(seed);
     }
     (
         position,
@@ -306,7 +298,7 @@ pub(crate) fn column_pass(col: &Column, position: usize) -> (usize, ColumnPass) 
                 pandas_dtype: dtype,
                 missing,
                 constant,
-                hash: eq_hash,
+                hash: col_hash,
             },
             row_hashes,
             missing_rows,
