@@ -258,7 +258,7 @@ impl DriftDetector {
     }
 
     /// Records each column's reference and current shares on shared bins
-    /// ([`ColumnDrift::distribution`], what [`DriftReport::to_html`] draws). Defaults to off.
+    /// ([`ColumnDrift::distribution`](super::ColumnDrift::distribution), what [`DriftReport::to_html`] draws). Defaults to off.
     ///
     /// ```
     /// let d = recwatch::drift::DriftDetector::new().with_distributions(true);
