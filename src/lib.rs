@@ -42,7 +42,7 @@
 //! | `with_x(self, v)` | sets or replaces one value; its doc says what it defaults to |
 //! | `add_x(self, v)` | appends to a collection (global labels, skipped paths, per-metric buckets, collectors) |
 //! | `-> Result<Self, E>` setter | validates eagerly; documented under `# Errors` |
-//! | `build(self)` | builds, with no side effect: no thread, nothing global |
+//! | `build(self)` | builds, with no global side effect (the exporter starts no thread either; a built telemetry pipeline owns its export threads and stops them when dropped) |
 //! | `install(self)` | builds and makes it process-global (the `metrics` recorder, the `tracing` subscriber); a second install is a typed error |
 //! | `spawn(self)` | builds and starts a background task, returning its handle |
 //!
@@ -68,10 +68,13 @@
 //! - [`active_users`]: `recommendation_active_users` over a sliding window, in fixed memory.
 //! - [`inference`]: runtime side of `#[track_inference]` and the non-macro timer API.
 //! - [`sampler`]: system, process, container and GPU gauges on their own thread.
-//! - `telemetry` (feature `telemetry`): one `init` for logs and OTLP traces, server spans that
-//!   continue the caller's W3C trace.
+//! - `telemetry` (feature `telemetry`): one `TelemetryConfig::install` for logs (JSON, ECS,
+//!   human; the `log` crate bridged) and OTLP traces, server spans that continue the caller's
+//!   W3C trace; with `http`, per-request access logs (`http::AccessLogLayer`).
 //! - `drift` (feature `drift`): data drift between a reference and a current polars frame,
 //!   Evidently-compatible by default, with a JSON report.
+//! - `tracking::wandb` (feature `wandb`): Weights & Biases offline runs written natively, which
+//!   the official `wandb` tools read and `wandb sync` uploads.
 //!
 //! # Feature flags
 //!
@@ -81,8 +84,9 @@
 //! | `macros` | yes | `#[track_inference]` |
 //! | `sampler` | yes | [`sampler`] (sysinfo) |
 //! | `nvml` | yes | NVIDIA GPU sampling (nvml-wrapper; `libnvidia-ml.so.1` is loaded at run time, nothing is needed to build) |
-//! | `telemetry` | no | `telemetry`: `init` (env filter, JSON logs, OTLP traces and logs), the HTTP `TraceLayer`, W3C propagation, `inference` spans (tracing, OpenTelemetry) |
+//! | `telemetry` | no | `telemetry`: `TelemetryConfig` (env filter, JSON/ECS logs, OTLP traces and logs, `log` bridge), the HTTP `TraceLayer` and `AccessLogLayer`, W3C propagation, `inference` spans (tracing, OpenTelemetry) |
 //! | `drift` | no | `drift`: drift detection over polars frames (KS, chi-square, Z, PSI, Wasserstein, Jensen–Shannon) |
+//! | `wandb` | no | `tracking::wandb`: W&B offline runs (prost, crc32fast, sha2, crossbeam-channel) |
 //! | `full` | no | all of the above |
 //!
 //! Library code never installs a global recorder or subscriber on its own.
@@ -102,6 +106,8 @@ pub mod inference;
 pub mod sampler;
 #[cfg(feature = "telemetry")]
 pub mod telemetry;
+#[cfg(feature = "wandb")]
+pub mod tracking;
 
 #[cfg(feature = "macros")]
 pub use recwatch_macros::track_inference;
@@ -117,6 +123,8 @@ pub use error::ExporterError;
 pub use sampler::SamplerError;
 #[cfg(feature = "telemetry")]
 pub use telemetry::TelemetryError;
+#[cfg(feature = "wandb")]
+pub use tracking::wandb::WandbError;
 
 /// The README's code blocks, compiled as doctests so they cannot rot.
 #[cfg(all(doctest, feature = "http", feature = "macros", feature = "sampler"))]

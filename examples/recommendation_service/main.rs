@@ -13,7 +13,10 @@
 //!
 //! Options: `--addr ADDR` (default `127.0.0.1:8000`), `--metrics-addr ADDR` (also serve
 //! `/metrics` on a standalone listener, e.g. `127.0.0.1:8001`), `--movies N` (catalogue size,
-//! default 5000). Stops gracefully on SIGTERM or Ctrl-C.
+//! default 5000), `--fault-routes` (mount `/faults/error` and `/faults/slow`, see `faults.rs`),
+//! `--fail-rate F` (answer a share `F` in `0..=1` of valid `/recommend` requests with `500`,
+//! deterministically — see `fail_rate.rs`; default 0, used to exercise error alerts).
+//! Stops gracefully on SIGTERM or Ctrl-C.
 //!
 //! With the `drift` feature (`--features drift`), the request features (`k`, the optional
 //! `"context": {"device": "mobile", "hour": 21}`, the top score and the popularity of what was
@@ -21,9 +24,10 @@
 //! SECS`, `--drift-webhook URL`; see `drift.rs`), and the drift gauges appear in `/metrics`.
 //!
 //! With the `telemetry` feature (`--features telemetry`), telemetry comes from the environment:
-//! JSON logs (`RUST_LOG`, `RECWATCH_LOG_FORMAT`), and OTLP trace export when
-//! `OTEL_EXPORTER_OTLP_ENDPOINT` is set (`OTEL_SERVICE_NAME`, `OTEL_EXPORTER_OTLP_PROTOCOL`, … are
-//! honoured); spans are flushed before exit.
+//! JSON or ECS logs (`RUST_LOG`, `RECWATCH_LOG_FORMAT=json|ecs|human`) with one access log line
+//! per request, and OTLP trace export when `OTEL_EXPORTER_OTLP_ENDPOINT` is set
+//! (`OTEL_SERVICE_NAME`, `OTEL_EXPORTER_OTLP_PROTOCOL`, … are honoured); spans are flushed
+//! before exit.
 
 mod drift;
 
@@ -44,6 +48,11 @@ use recwatch::telemetry::{TelemetryConfig, TraceLayer};
 use recwatch::track_inference;
 use serde::{Deserialize, Serialize};
 use tower_http::catch_panic::CatchPanicLayer;
+
+#[cfg(feature = "telemetry")]
+mod access_log;
+mod fail_rate;
+mod faults;
 
 const GENRES: &[&str] = &[
     "action",
@@ -184,6 +193,7 @@ struct AppState {
     model: Model,
     users: ActiveUsers,
     drift: drift::DriftState,
+    fail_rate: fail_rate::FailRate,
 }
 
 #[derive(Deserialize)]
@@ -219,6 +229,12 @@ async fn recommend(
         );
     }
     state.users.observe(req.user_id);
+    if state.fail_rate.next_fails() {
+        return error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "injected failure (--fail-rate)",
+        );
+    }
     let items = state.model.recommend(req.user_id, req.k as usize);
     state
         .drift
@@ -256,6 +272,8 @@ struct Args {
     metrics_addr: Option<SocketAddr>,
     movies: usize,
     drift: drift::DriftArgs,
+    fault_routes: bool,
+    fail_rate: f64,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -264,6 +282,8 @@ fn parse_args() -> Result<Args, String> {
         metrics_addr: None,
         movies: 5000,
         drift: drift::DriftArgs::default(),
+        fault_routes: false,
+        fail_rate: 0.0,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -282,9 +302,15 @@ fn parse_args() -> Result<Args, String> {
                 let v = value("--movies")?;
                 args.movies = v.parse().map_err(|e| format!("--movies {v}: {e}"))?;
             }
+            "--fault-routes" => args.fault_routes = true,
+            "--fail-rate" => {
+                let v = value("--fail-rate")?;
+                args.fail_rate = v.parse().map_err(|e| format!("--fail-rate {v}: {e}"))?;
+            }
             "-h" | "--help" => {
                 println!(
-                    "usage: recommendation_service [--addr ADDR] [--metrics-addr ADDR] [--movies N] {}",
+                    "usage: recommendation_service [--addr ADDR] [--metrics-addr ADDR] [--movies N] \
+                     [--fault-routes] [--fail-rate F] {}",
                     drift::DriftArgs::USAGE
                 );
                 std::process::exit(0);
@@ -339,11 +365,10 @@ async fn main() {
 async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     // Logs and traces; exports only when OTEL_EXPORTER_OTLP_ENDPOINT is set.
     #[cfg(feature = "telemetry")]
-    let telemetry = recwatch::telemetry::init(
-        TelemetryConfig::from_env()
-            .with_service_name("recommendation_service")
-            .with_shutdown_timeout(std::time::Duration::from_secs(2)),
-    )?;
+    let telemetry = TelemetryConfig::from_env()?
+        .with_service_name("recommendation_service")
+        .with_service_version(env!("CARGO_PKG_VERSION"))
+        .install()?;
     #[cfg(not(feature = "telemetry"))]
     if std::env::var_os("OTEL_EXPORTER_OTLP_ENDPOINT").is_some() {
         eprintln!(
@@ -378,6 +403,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         model,
         users,
         drift,
+        fail_rate: fail_rate::FailRate::new(args.fail_rate)?,
     });
     let app = Router::new()
         .route("/recommend", post(recommend))
@@ -386,8 +412,13 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         .fallback(not_found)
         .with_state(state)
         .merge(metrics.router());
+    let app = if args.fault_routes {
+        app.merge(faults::router())
+    } else {
+        app
+    };
     #[cfg(feature = "telemetry")]
-    let app = app.layer(
+    let app = app.layer(access_log::layer()).layer(
         TraceLayer::new()
             .add_skip_path("/metrics")
             .with_response_traceparent(true),
@@ -403,15 +434,19 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         "recommendation_service listening on http://{} (metrics at /metrics)",
         listener.local_addr()?
     );
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     // Bounded stop: never holds up shutdown, even if a driver call hangs.
     if let Err(e) = sampler.shutdown(std::time::Duration::from_secs(2)) {
         eprintln!("sampler did not stop cleanly: {e}");
     }
     // Flush spans off the async workers (bounded by the shutdown timeout).
     #[cfg(feature = "telemetry")]
-    tokio::task::spawn_blocking(move || telemetry.shutdown()).await??;
+    tokio::task::spawn_blocking(move || telemetry.shutdown(std::time::Duration::from_secs(2)))
+        .await??;
     Ok(())
 }

@@ -30,6 +30,7 @@ mod buckets;
 mod drift;
 mod http;
 mod inference;
+mod quality;
 mod sampler;
 
 use std::collections::HashMap;
@@ -42,6 +43,7 @@ pub use buckets::{
 pub use drift::*;
 pub use http::*;
 pub use inference::*;
+pub use quality::*;
 pub use sampler::*;
 
 /// Which metric and label names a source uses.
@@ -263,7 +265,13 @@ impl MetricSpec {
 }
 
 /// Every capability's table, in exposition order.
-const TABLES: &[&[MetricSpec]] = &[http::SPECS, inference::SPECS, sampler::SPECS, drift::SPECS];
+const TABLES: &[&[MetricSpec]] = &[
+    http::SPECS,
+    inference::SPECS,
+    sampler::SPECS,
+    quality::SPECS,
+    drift::SPECS,
+];
 
 /// Every metric recwatch can emit (with every feature), in a stable order.
 ///
