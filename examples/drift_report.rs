@@ -3,42 +3,84 @@
 //! ```text
 //! cargo run --release --no-default-features --features drift --example drift_report -- \
 //!     --reference ref.parquet --current cur.parquet [--json OUT] [--html OUT] \
-//!     [--drift-share X] [--stattest NAME]
+//!     [--drift-share X] [--stattest NAME] [--psi-binning evidently|quantile] \
+//!     [--target COL] [--prediction COL] [--numerical A,B] [--categorical C,D] [--no-tests]
 //! ```
 //!
-//! Reads Parquet (any extension but `.csv`) and CSV (`.csv`). On unusable input it prints one
-//! line naming the file and the problem on stderr and exits with status 2.
+//! Reads Parquet (any extension but `.csv`) and CSV (`.csv`), runs the drift tests and the
+//! data-quality suite (Evidently's TestSuite tests; `--no-tests` leaves it out). On unusable
+//! input it prints one line naming the file and the problem on stderr and exits with status 2.
 
-use recwatch::drift::{scan_file, DriftDetector, StatTest};
+use recwatch::drift::{
+    error_chain, scan_file, ColumnMapping, DataQualitySuite, DriftDetector, PsiBinning, StatTest,
+};
 use std::process::ExitCode;
 
 const USAGE: &str =
-    "usage: drift_report --reference PATH --current PATH [--json OUT] [--html OUT] \
-[--drift-share X] [--stattest ks|chisquare|z|wasserstein|jensenshannon|psi]";
+    "usage: drift_report --reference PATH --current PATH [--json OUT] [--html OUT] [--drift-share X] \
+[--stattest ks|chisquare|z|wasserstein|jensenshannon|psi] [--psi-binning evidently|quantile] \
+[--target COL] [--prediction COL] [--numerical A,B,...] [--categorical C,D,...] [--no-tests]";
 
 struct Args {
     reference: String,
     current: String,
     json: Option<String>,
+    html: Option<String>,
     drift_share: f64,
     stattest: Option<StatTest>,
+    psi_binning: Option<PsiBinning>,
+    mapping: ColumnMapping,
+    tests: bool,
 }
 
-fn parse_args() -> Result<Args, String> {
+enum Parsed {
+    Run(Box<Args>),
+    Help,
+}
+
+fn list(v: &str) -> impl Iterator<Item = String> + '_ {
+    v.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+fn parse_args() -> Result<Parsed, String> {
     let mut it = std::env::args().skip(1);
-    let (mut reference, mut current, mut json) = (None, None, None);
+    let (mut reference, mut current, mut json, mut html) = (None, None, None, None);
     let mut drift_share = 0.5;
     let mut stattest = None;
+    let mut psi_binning = None;
+    let mut mapping = ColumnMapping::new();
+    let mut tests = true;
     while let Some(a) = it.next() {
         let mut value = |flag: &str| it.next().ok_or_else(|| format!("{flag} needs a value"));
         match a.as_str() {
             "--reference" => reference = Some(value("--reference")?),
             "--current" => current = Some(value("--current")?),
             "--json" => json = Some(value("--json")?),
-            "--html" => {
-                let _ = value("--html")?;
-                return Err("--html is not supported yet (it arrives with the drift-report issue); use --json".into());
+            "--html" => html = Some(value("--html")?),
+            "--psi-binning" => {
+                let v = value("--psi-binning")?;
+                psi_binning = Some(match v.as_str() {
+                    "evidently" => PsiBinning::Evidently,
+                    "quantile" => PsiBinning::default(),
+                    _ => return Err(format!("--psi-binning: `{v}` is not evidently or quantile")),
+                });
             }
+            "--target" => mapping = mapping.with_target(value("--target")?),
+            "--prediction" => mapping = mapping.with_prediction(value("--prediction")?),
+            "--numerical" => {
+                for c in list(&value("--numerical")?) {
+                    mapping = mapping.add_numerical_feature(c);
+                }
+            }
+            "--categorical" => {
+                for c in list(&value("--categorical")?) {
+                    mapping = mapping.add_categorical_feature(c);
+                }
+            }
+            "--no-tests" => tests = false,
             "--drift-share" => {
                 let v = value("--drift-share")?;
                 drift_share = v
@@ -51,17 +93,21 @@ fn parse_args() -> Result<Args, String> {
                 let v = value("--stattest")?;
                 stattest = Some(v.parse::<StatTest>().map_err(|e| e.to_string())?);
             }
-            "-h" | "--help" => return Err(USAGE.into()),
+            "-h" | "--help" => return Ok(Parsed::Help),
             other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
         }
     }
-    Ok(Args {
+    Ok(Parsed::Run(Box::new(Args {
         reference: reference.ok_or_else(|| format!("--reference is required\n{USAGE}"))?,
         current: current.ok_or_else(|| format!("--current is required\n{USAGE}"))?,
         json,
+        html,
         drift_share,
         stattest,
-    })
+        psi_binning,
+        mapping,
+        tests,
+    })))
 }
 
 fn one_line(s: impl std::fmt::Display) -> String {
@@ -90,14 +136,19 @@ fn main() -> ExitCode {
 
 fn run() -> ExitCode {
     let args = match parse_args() {
-        Ok(a) => a,
+        Ok(Parsed::Run(a)) => a,
+        Ok(Parsed::Help) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
         Err(e) => {
             eprintln!("drift_report: {e}");
             return ExitCode::from(2);
         }
     };
-    let open =
-        |path: &str| scan_file(path).map_err(|e| format!("drift_report: {path}: {}", one_line(e)));
+    let open = |path: &str| {
+        scan_file(path).map_err(|e| format!("drift_report: {path}: {}", one_line(error_chain(&e))))
+    };
     let reference = match open(&args.reference) {
         Ok(lf) => lf,
         Err(e) => {
@@ -112,9 +163,20 @@ fn run() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let mut detector = DriftDetector::new().with_drift_share(args.drift_share);
+    let mut detector = DriftDetector::new()
+        .with_drift_share(args.drift_share)
+        .with_column_mapping(args.mapping.clone());
     if let Some(t) = args.stattest {
         detector = detector.with_stattest(t);
+    }
+    if let Some(b) = args.psi_binning {
+        detector = detector.with_psi_binning(b);
+    }
+    if args.tests {
+        detector = detector.with_quality_suite(DataQualitySuite::new());
+    }
+    if args.html.is_some() {
+        detector = detector.with_distributions(true);
     }
     let report = match detector.run_lazy(reference, current) {
         Ok(r) => r,
@@ -131,10 +193,10 @@ fn run() -> ExitCode {
                     "drift_report: {} vs {}: {}",
                     args.reference,
                     args.current,
-                    one_line(e)
+                    one_line(error_chain(&e))
                 );
             } else {
-                eprintln!("drift_report: {file}: {}", one_line(e));
+                eprintln!("drift_report: {file}: {}", one_line(error_chain(&e)));
             }
             return ExitCode::from(2);
         }
@@ -142,6 +204,12 @@ fn run() -> ExitCode {
     if let Some(out) = &args.json {
         if let Err(e) = std::fs::write(out, report.to_json_pretty()) {
             eprintln!("drift_report: {out}: cannot write: {}", one_line(e));
+            return ExitCode::from(2);
+        }
+    }
+    if let Some(out) = &args.html {
+        if let Err(e) = report.write_html(out) {
+            eprintln!("drift_report: {out}: {}", one_line(error_chain(&e)));
             return ExitCode::from(2);
         }
     }
@@ -153,7 +221,15 @@ fn run() -> ExitCode {
         report.share_of_drifted_columns,
         report.drift_share
     );
-    for c in report.drift_by_columns.values() {
+    let roles = [
+        ("target", &report.target_drift),
+        ("prediction", &report.prediction_drift),
+    ];
+    for c in report
+        .drift_by_columns
+        .values()
+        .chain(roles.iter().filter_map(|(_, c)| c.as_ref()))
+    {
         let score = c
             .drift_score
             .map(|s| format!("{s:.6}"))
@@ -177,6 +253,18 @@ fn run() -> ExitCode {
         println!(
             "schema: missing in current {:?}, new in current {:?}, type changed {:?}",
             s.missing_in_current, s.new_in_current, s.type_changed
+        );
+    }
+    for t in &report.tests {
+        let value = t
+            .value
+            .map(|v| format!("{v}"))
+            .unwrap_or_else(|| "-".into());
+        println!(
+            "  {:<8} {:<40} {:>12}",
+            format!("{:?}", t.status).to_uppercase(),
+            t.test,
+            value
         );
     }
     ExitCode::SUCCESS

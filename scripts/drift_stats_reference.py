@@ -100,9 +100,18 @@ show("_psi(pd.Series(S['n500']), pd.Series(S['n600']), ColumnType.Numerical, 0.1
 def psi_quantile(ref, cur, n_bins=10, floor=1e-4):
     inner = np.quantile(ref, np.arange(1, n_bins) / n_bins)
     edges = [-np.inf]
+    atoms = []
     for q in inner:
         if q > edges[-1]:
             edges.append(q)
+        elif q == edges[-1]:
+            atoms.append(q)
+    # a repeated quantile (point mass) gets its own bin [q, nextafter(q, inf))
+    for a in atoms:
+        up = np.nextafter(a, np.inf)
+        if up not in edges:
+            edges.append(up)
+    edges = [-np.inf] + sorted(edges[1:])
     edges.append(np.inf)
     def shares(x):
         idx = np.searchsorted(np.array(edges), x, side="right") - 1

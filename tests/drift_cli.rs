@@ -89,11 +89,123 @@ fn unusable_input_exits_2_with_one_line() {
         "--current",
         &good,
         "--html",
-        "out.html",
+        dir.join("no/such/dir/out.html").to_str().unwrap(),
     ]);
     assert_eq!(code, 2);
-    assert!(stderr.contains("--html"));
+    assert!(stderr.contains("out.html"), "{stderr}");
     let (code, _, _) = run(&["--reference", &good]);
     assert_eq!(code, 2);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn help_exits_0_and_lists_the_options() {
+    let (code, stdout, _) = run(&["--help"]);
+    assert_eq!(code, 0);
+    for flag in [
+        "--psi-binning",
+        "--target",
+        "--prediction",
+        "--numerical",
+        "--categorical",
+    ] {
+        assert!(stdout.contains(flag), "{flag} missing from {stdout}");
+    }
+}
+
+#[test]
+fn psi_binning_and_column_mapping_options() {
+    let dir = std::env::temp_dir().join(format!("recwatch-drift-cli-map-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let json = dir.join("report.json");
+    let read = || -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap()
+    };
+    let (r, c) = (
+        fixture("recsys_small_reference.parquet"),
+        fixture("recsys_small_current.parquet"),
+    );
+    let base = [
+        "--reference",
+        &r,
+        "--current",
+        &c,
+        "--json",
+        json.to_str().unwrap(),
+    ];
+    let mut args = base.to_vec();
+    args.extend(["--stattest", "psi", "--psi-binning", "evidently"]);
+    let (code, _, stderr) = run(&args);
+    assert_eq!(code, 0, "{stderr}");
+    let evidently = read()["drift_by_columns"]["avg_rating"]["drift_score"]
+        .as_f64()
+        .unwrap();
+    let mut args = base.to_vec();
+    args.extend(["--stattest", "psi", "--psi-binning", "quantile"]);
+    assert_eq!(run(&args).0, 0);
+    let quantile = read()["drift_by_columns"]["avg_rating"]["drift_score"]
+        .as_f64()
+        .unwrap();
+    assert_ne!(evidently, quantile);
+    let (code, _, stderr) = run(&[&base[..], &["--psi-binning", "sturges"]].concat());
+    assert_eq!(code, 2);
+    assert!(stderr.contains("--psi-binning"), "{stderr}");
+
+    let mut args = base.to_vec();
+    args.extend([
+        "--target",
+        "rating",
+        "--prediction",
+        "predicted_rating",
+        "--numerical",
+        "avg_rating,rating_count,popularity_score",
+        "--categorical",
+        "genres,user_type",
+    ]);
+    let (code, stdout, stderr) = run(&args);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("TestNumberOfDuplicatedRows"), "{stdout}");
+    let v = read();
+    assert_eq!(v["target_drift"]["column_name"], "rating");
+    assert_eq!(v["prediction_drift"]["stattest_name"], "ks");
+    assert_eq!(v["number_of_columns"], 5);
+    assert_eq!(v["tests"].as_array().unwrap().len(), 9);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn html_report_is_one_self_contained_file() {
+    let dir = std::env::temp_dir().join(format!("recwatch-drift-cli-html-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let html = dir.join("report.html");
+    let (code, _, stderr) = run(&[
+        "--reference",
+        &fixture("recsys_small_reference.parquet"),
+        "--current",
+        &fixture("recsys_small_current.parquet"),
+        "--target",
+        "rating",
+        "--prediction",
+        "predicted_rating",
+        "--html",
+        html.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let page = std::fs::read_to_string(&html).unwrap();
+    // 7 features + target + prediction, each with a chart
+    assert_eq!(page.matches("<svg").count(), 9, "one chart per column");
+    for part in [
+        "Target and prediction",
+        "Schema changes",
+        "Data quality",
+        "TestNumberOfDuplicatedRows",
+        "rating_count",
+    ] {
+        assert!(page.contains(part), "{part} missing");
+    }
+    // nothing fetched: no script, no linked resource (the SVG namespace URI is not fetched)
+    for bad in ["<script", "src=", "href=", "url(", "@import", "<link"] {
+        assert!(!page.contains(bad), "{bad} in the page");
+    }
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -411,3 +411,84 @@ fn multiple_testing_corrections() {
         vec![0.05, 0.2, 0.15, 1.0, 0.005]
     );
 }
+
+#[test]
+fn small_integer_and_decimal_columns_are_tested() {
+    // Int8, Int16, UInt8, UInt16 and Decimal columns (written by pandas / pyarrow).
+    let report = DriftDetector::new()
+        .run_lazy(
+            scan_file(fixture("dtypes_reference.parquet")).unwrap(),
+            scan_file(fixture("dtypes_current.parquet")).unwrap(),
+        )
+        .unwrap();
+    assert_eq!(report.number_of_columns, 6, "{}", report.to_json_pretty());
+    for c in ["i8", "i16", "u8", "u16", "price", "score"] {
+        assert_eq!(report.drift_by_columns[c].status, ColumnStatus::Ok, "{c}");
+    }
+    // shifted by scripts/drift_evidently_suite.py
+    for c in ["i16", "price", "score"] {
+        assert!(report.drift_by_columns[c].drift_detected, "{c}");
+    }
+    assert_eq!(
+        report.drift_by_columns["price"].column_type,
+        ColumnType::Numerical
+    );
+}
+
+#[test]
+fn pandas_index_is_not_a_feature() {
+    let reference = scan_file(fixture("indexed_reference.parquet")).unwrap();
+    let report = DriftDetector::new()
+        .run_lazy(
+            reference,
+            scan_file(fixture("indexed_current.parquet")).unwrap(),
+        )
+        .unwrap();
+    assert!(!report.drift_by_columns.contains_key("__index_level_0__"));
+    assert_eq!(report.number_of_columns, 5);
+}
+
+#[test]
+fn psi_on_a_constant_reference_sees_a_moved_current() {
+    let reference = df!("x" => vec![3.0; 500]).unwrap();
+    let current =
+        df!("x" => (0..500).map(|i| 10.0 + i as f64 / 100.0).collect::<Vec<_>>()).unwrap();
+    let report = DriftDetector::new()
+        .with_stattest(StatTest::Psi)
+        .run(&reference, &current)
+        .unwrap();
+    let c = &report.drift_by_columns["x"];
+    assert!(c.drift_score.unwrap() > 10.0, "{c:?}");
+    assert!(c.drift_detected);
+}
+
+#[test]
+fn a_column_that_cannot_be_read_is_skipped_not_fatal() {
+    // A list column cannot be tested; the other column is still reported.
+    let s = Series::new(
+        "l".into(),
+        [
+            Series::new("".into(), [1i64, 2]),
+            Series::new("".into(), [3i64]),
+        ],
+    );
+    let frame = DataFrame::new(
+        2,
+        vec![s.into_column(), Column::new("x".into(), [1.0, 2.0])],
+    )
+    .unwrap();
+    let report = DriftDetector::new().run(&frame, &frame).unwrap();
+    assert_eq!(report.drift_by_columns["l"].status, ColumnStatus::Skipped);
+    assert!(report.drift_by_columns["l"].reason.is_some());
+    assert_eq!(report.drift_by_columns["x"].status, ColumnStatus::Ok);
+}
+
+#[test]
+fn errors_do_not_repeat_their_cause() {
+    let Err(err) = scan_file("/nonexistent/reference.parquet") else {
+        panic!("a missing file must be an error")
+    };
+    let source = std::error::Error::source(&err).unwrap().to_string();
+    assert!(!err.to_string().contains(&source), "{err}");
+    assert!(recwatch::drift::error_chain(&err).ends_with(&source));
+}

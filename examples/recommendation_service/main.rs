@@ -5,7 +5,8 @@
 //! ```
 //!
 //! Routes:
-//! - `POST /recommend` with `{"user_id": u64, "k": 1..=100}` → top-k movies for the user;
+//! - `POST /recommend` with `{"user_id": u64, "k": 1..=100, "context": {...}}` (context
+//!   optional) → top-k movies for the user;
 //! - `GET /movies/{id}` → one movie, or 404;
 //! - `POST /feedback` with `{"user_id", "movie_id", "rating"}` or `{"user_id", "movie_id", "event": "click"}`
 //!   → joined with what was recommended; keeps `recommendation_quality_score` current (see `feedback.rs`);
@@ -25,6 +26,11 @@
 //! model, turns tokens into `model_cost_total`), `--max-generations N` (default 8).
 //! Stops gracefully on SIGTERM or Ctrl-C.
 //!
+//! With the `drift` feature (`--features drift`), the request features (`k`, the optional
+//! `"context": {"device": "mobile", "hour": 21}`, the top score and the popularity of what was
+//! returned) are checked for drift in the background (`--drift-window N`, `--drift-interval
+//! SECS`, `--drift-webhook URL`; see `drift.rs`), and the drift gauges appear in `/metrics`.
+//!
 //! With the `telemetry` feature (`--features telemetry`), telemetry comes from the environment:
 //! JSON or ECS logs (`RUST_LOG`, `RECWATCH_LOG_FORMAT=json|ecs|human`) with one access log line
 //! per request, and OTLP trace export when `OTEL_EXPORTER_OTLP_ENDPOINT` is set
@@ -35,6 +41,7 @@ mod feedback;
 #[cfg(feature = "dashboard")]
 mod dashboard;
 mod explain;
+mod drift;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -161,6 +168,11 @@ impl Model {
     /// The model call: timed as `model_inference_duration_seconds{model="mf_ranker",version="v1"}`.
     #[track_inference(model = "mf_ranker", version = "v1")]
     fn recommend(&self, user_id: u64, k: usize) -> Vec<Scored> {
+        self.rank(user_id, k)
+    }
+
+    /// Top-k by score (the untimed ranking, also used to fit the drift reference).
+    fn rank(&self, user_id: u64, k: usize) -> Vec<Scored> {
         let user = Self::user_embedding(user_id);
         let mut scored: Vec<(f32, usize)> = self
             .movies
@@ -192,6 +204,7 @@ impl Model {
 struct AppState {
     model: Model,
     users: ActiveUsers,
+    drift: drift::DriftState,
     fail_rate: fail_rate::FailRate,
     online: recwatch::quality::OnlineQuality,
 }
@@ -200,6 +213,8 @@ struct AppState {
 struct RecommendRequest {
     user_id: u64,
     k: u32,
+    #[serde(default)]
+    context: drift::RequestContext,
 }
 
 #[derive(Serialize)]
@@ -235,6 +250,9 @@ async fn recommend(
     }
     let items = state.model.recommend(req.user_id, req.k as usize);
     feedback::remember(&state.online, req.user_id, items.iter().map(|s| s.movie_id));
+    state
+        .drift
+        .record(&state.model, req.k, &req.context, &items);
     Json(RecommendResponse {
         user_id: req.user_id,
         items,
@@ -267,6 +285,7 @@ struct Args {
     addr: SocketAddr,
     metrics_addr: Option<SocketAddr>,
     movies: usize,
+    drift: drift::DriftArgs,
     fault_routes: bool,
     fail_rate: f64,
     prometheus_url: Option<String>,
@@ -279,6 +298,7 @@ fn parse_args() -> Result<Args, String> {
         addr: SocketAddr::from(([127, 0, 0, 1], 8000)),
         metrics_addr: None,
         movies: 5000,
+        drift: drift::DriftArgs::default(),
         fault_routes: false,
         fail_rate: 0.0,
         prometheus_url: None,
@@ -317,12 +337,17 @@ fn parse_args() -> Result<Args, String> {
                 println!(
                     "usage: recommendation_service [--addr ADDR] [--metrics-addr ADDR] [--movies N] \
                      [--fault-routes] [--fail-rate F] [--prometheus-url URL] \
-                     [--dashboard-token T] {}",
-                    explain::USAGE
+                     [--dashboard-token T] {} {}",
+                    explain::USAGE,
+                    drift::DriftArgs::USAGE
                 );
                 std::process::exit(0);
             }
-            other => return Err(format!("unknown argument {other}")),
+            other => {
+                if !args.drift.parse(other, &mut value)? {
+                    return Err(format!("unknown argument {other}"));
+                }
+            }
         }
     }
     Ok(args)
@@ -398,11 +423,14 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         None => None,
     };
 
+    let model = Model {
+        movies: catalogue(args.movies),
+    };
+    let drift = drift::DriftState::start(&args.drift, &model)?;
     let state = Arc::new(AppState {
-        model: Model {
-            movies: catalogue(args.movies),
-        },
+        model,
         users,
+        drift,
         fail_rate: fail_rate::FailRate::new(args.fail_rate)?,
         online: feedback::online_quality(),
     });

@@ -1,14 +1,13 @@
 //! Per-column extraction (polars → plain vectors) and testing.
 
-use super::detector::{ChiSquareMode, PsiBinning, StatTest};
+use super::options::{ChiSquareMode, PsiBinning, StatTest};
 use super::report::{ColumnDrift, ColumnStatus, ColumnType};
 use super::stats::{self, binning, psi as psi_mod};
 use polars::prelude::*;
 use std::collections::BTreeMap;
 
-/// Largest number of distinct integers for which an integer column is categorical
-/// (Evidently's `INTEGER_CARDINALITY_LIMIT`).
-const INTEGER_CARDINALITY_LIMIT: usize = 10;
+use super::distribution::distribution;
+pub(crate) use super::typing::{infer_type, legacy_feature_type, prediction_type, target_type};
 
 /// A column's values, cleaned.
 pub(crate) enum Values {
@@ -59,7 +58,8 @@ pub(crate) fn extract(col: &Column) -> PolarsResult<Extracted> {
     let len = s.len();
     let nulls = s.null_count();
     let dtype_name = format!("{dtype}");
-    if dtype.is_float() || dtype.is_integer() {
+    let decimal = matches!(dtype, DataType::Decimal(..));
+    if dtype.is_float() || dtype.is_integer() || decimal {
         let f = s.cast(&DataType::Float64)?;
         let ca = f.f64()?;
         let mut sorted = Vec::with_capacity(len - nulls);
@@ -130,33 +130,6 @@ pub(crate) fn extract(col: &Column) -> PolarsResult<Extracted> {
     })
 }
 
-/// Evidently 0.7's column type inference (`infer_column_type`) on one frame's column.
-pub(crate) fn infer_type(e: &Extracted) -> ColumnType {
-    match &e.values {
-        Values::Num { sorted, integer } => {
-            // pandas stores an integer column with missing values as float64.
-            if *integer
-                && e.nulls == 0
-                && binning::distinct_sorted(sorted) <= INTEGER_CARDINALITY_LIMIT
-            {
-                ColumnType::Categorical
-            } else {
-                ColumnType::Numerical
-            }
-        }
-        Values::Cat(m) => {
-            if e.dtype.starts_with("str") {
-                let count: u64 = m.values().sum();
-                if m.len() as f64 > count as f64 * 0.5 {
-                    return ColumnType::Text;
-                }
-            }
-            ColumnType::Categorical
-        }
-        Values::Unsupported(_) => ColumnType::Unsupported,
-    }
-}
-
 /// Per-column settings resolved from the detector's options.
 pub(crate) struct ColumnSettings {
     pub column_type: Option<ColumnType>,
@@ -165,6 +138,7 @@ pub(crate) struct ColumnSettings {
     pub psi_binning: PsiBinning,
     pub chisquare_mode: ChiSquareMode,
     pub effect_gate: Option<f64>,
+    pub distributions: bool,
 }
 
 fn kind_of(v: &Values) -> &'static str {
@@ -202,6 +176,7 @@ pub(crate) fn test_column(
         effect_size: None,
         null_rate_drift: None,
         unseen_categories: None,
+        distribution: None,
     };
     // Evidently 0.7 takes the data definition (column types) from the current dataset.
     let inferred = infer_type(c);
@@ -318,6 +293,9 @@ pub(crate) fn test_column(
         out.unseen_categories = Some(unseen);
     }
 
+    if set.distributions {
+        out.distribution = distribution(&r.values, &c.values, ctype);
+    }
     let threshold = set.threshold.unwrap_or(test.default_threshold());
     out.stattest_name = Some(test.name().to_string());
     out.stattest_threshold = Some(threshold);
@@ -327,6 +305,14 @@ pub(crate) fn test_column(
             Some((a.as_slice(), b.as_slice()))
         }
         _ => None,
+    };
+    // numpy bins an integer array with a bin width of at least 1; pandas holds an integer
+    // column with missing values as float.
+    let integer_bins = match (&r.values, &c.values) {
+        (Values::Num { integer: a, .. }, Values::Num { integer: b, .. }) => {
+            *a && *b && r.nulls == 0 && c.nulls == 0
+        }
+        _ => false,
     };
     let result: Result<(f64, Option<f64>), String> = match test {
         StatTest::Ks => match numeric {
@@ -369,6 +355,7 @@ pub(crate) fn test_column(
                         a,
                         b,
                         ctype == ColumnType::Numerical,
+                        integer_bins,
                         false,
                     );
                     (bd.reference, bd.current)
@@ -388,8 +375,13 @@ pub(crate) fn test_column(
                     .map_err(|e| e.to_string())
             }
             (PsiBinning::Evidently, Some((a, b))) => {
-                let bd =
-                    binning::evidently_binned_sorted(a, b, ctype == ColumnType::Numerical, true);
+                let bd = binning::evidently_binned_sorted(
+                    a,
+                    b,
+                    ctype == ColumnType::Numerical,
+                    integer_bins,
+                    true,
+                );
                 stats::psi(&bd.reference, &bd.current)
                     .map(|d| (d, None))
                     .map_err(|e| e.to_string())
@@ -458,7 +450,7 @@ fn shares(rc: &[f64], cc: &[f64]) -> (Vec<f64>, Vec<f64>) {
     )
 }
 
-fn format_num(v: f64) -> String {
+pub(crate) fn format_num(v: f64) -> String {
     if v.fract() == 0.0 && v.abs() < 1e15 {
         format!("{}", v as i64)
     } else {

@@ -43,12 +43,31 @@
 
 mod column;
 mod detector;
+mod distribution;
 mod error;
+mod html;
 mod io;
+mod mapping;
+mod monitor;
+mod options;
+mod profile;
+pub mod quality;
 mod report;
+mod run;
 pub mod stats;
+mod typing;
 
-pub use detector::{ChiSquareMode, Correction, DriftDetector, PsiBinning, StatTest};
-pub use error::{DriftError, Frame};
+pub use detector::DriftDetector;
+pub use error::{error_chain, DriftError, Frame};
 pub use io::scan_file;
-pub use report::{ColumnDrift, ColumnStatus, ColumnType, DriftReport, NullRateDrift, SchemaDiff};
+pub use mapping::ColumnMapping;
+pub use monitor::{
+    CheckSummary, DriftAlert, DriftMonitor, DriftMonitorBuilder, FeatureValue, LogNotifier,
+    Notifier, NotifyError, WebhookNotifier, Window,
+};
+pub use options::{ChiSquareMode, Correction, PsiBinning, StatTest};
+pub use profile::{ReferenceProfile, PROFILE_FORMAT, PROFILE_VERSION};
+pub use quality::{Condition, DataQualitySuite, QualityTest, QualityTestResult, TestStatus};
+pub use report::{
+    ColumnDrift, ColumnStatus, ColumnType, Distribution, DriftReport, NullRateDrift, SchemaDiff,
+};

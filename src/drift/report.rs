@@ -77,6 +77,53 @@ pub struct ColumnDrift {
     /// for categorical columns.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub unseen_categories: Option<Vec<String>>,
+    /// Reference and current shares on shared bins, when the detector records them
+    /// ([`DriftDetector::with_distributions`](crate::drift::DriftDetector::with_distributions)):
+    /// what the HTML report draws.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub distribution: Option<Distribution>,
+}
+
+/// A column's reference and current distributions on shared bins: at most 20 equal-width bins
+/// over the range of both frames for a numerical column, the 20 most frequent categories (and
+/// `other`) for a categorical one. Its size does not depend on the number of rows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Distribution {
+    /// Bin labels: `"[a, b)"` ranges, or category names.
+    pub bins: Vec<String>,
+    /// Share of reference values per bin.
+    pub reference: Vec<f64>,
+    /// Share of current values per bin.
+    pub current: Vec<f64>,
+}
+
+impl ColumnDrift {
+    /// A column that could not be read or tested, with the reason.
+    pub(crate) fn skipped(name: &str, reason: String) -> Self {
+        ColumnDrift {
+            column_name: name.to_string(),
+            column_type: ColumnType::Unsupported,
+            stattest_name: None,
+            stattest_threshold: None,
+            drift_score: None,
+            statistic: None,
+            p_value: None,
+            drift_detected: false,
+            status: ColumnStatus::Skipped,
+            reason: Some(reason),
+            n_reference: 0,
+            n_current: 0,
+            null_share_reference: 0.0,
+            null_share_current: 0.0,
+            nonfinite_share_reference: 0.0,
+            nonfinite_share_current: 0.0,
+            effect_size: None,
+            null_rate_drift: None,
+            unseen_categories: None,
+            distribution: None,
+        }
+    }
 }
 
 /// Null-rate drift of one column: has the share of missing values changed?
@@ -133,6 +180,18 @@ pub struct DriftReport {
     /// Multiple-testing correction applied to the p-values, when one was.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub correction: Option<String>,
+    /// Drift of the target column named by the column mapping (not counted among the
+    /// features).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub target_drift: Option<ColumnDrift>,
+    /// Drift of the prediction column named by the column mapping (not counted among the
+    /// features).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub prediction_drift: Option<ColumnDrift>,
+    /// Data-quality test results, when the suite ran (Evidently's `TestSuite` names and
+    /// verdicts).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub tests: Vec<crate::drift::QualityTestResult>,
 }
 
 impl DriftReport {
@@ -161,10 +220,27 @@ impl DriftReport {
     /// # let report: DriftReport = serde_json::from_str(json).unwrap();
     /// assert_eq!(report.drifted_columns().count(), 0);
     /// ```
-    pub fn drifted_columns(&self) -> impl Iterator<Item = &str> {
+    pub fn drifted_columns(&self) -> impl Iterator<Item = &str> + '_ {
         self.drift_by_columns
             .values()
             .filter(|c| c.drift_detected)
             .map(|c| c.column_name.as_str())
+    }
+
+    /// The result of one data-quality test, when the suite ran it.
+    ///
+    /// ```
+    /// # use recwatch::drift::{DriftReport, QualityTest};
+    /// # let json = r#"{"dataset_drift":false,"drift_share":0.5,"number_of_columns":0,
+    /// #  "number_of_drifted_columns":0,"share_of_drifted_columns":0.0,"drift_by_columns":{},
+    /// #  "schema":{"missing_in_current":[],"new_in_current":[],"type_changed":[]}}"#;
+    /// # let report: DriftReport = serde_json::from_str(json).unwrap();
+    /// assert!(report.test(QualityTest::NumberOfRows).is_none());
+    /// ```
+    pub fn test(
+        &self,
+        test: crate::drift::QualityTest,
+    ) -> Option<&crate::drift::QualityTestResult> {
+        self.tests.iter().find(|t| t.test == test.name())
     }
 }

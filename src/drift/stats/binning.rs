@@ -35,19 +35,40 @@ pub fn quantile(sorted: &[f64], q: f64) -> f64 {
     }
 }
 
-/// Histogram bin edges by Sturges' rule over `n` values spanning `[min, max]`, as
-/// `numpy.histogram_bin_edges(x, bins="sturges")`: `⌈log₂ n + 1⌉` equal-width bins, widened to
-/// `[min − 0.5, max + 0.5]` when `min == max`.
+/// Histogram bin edges by Sturges' rule over `n` float values spanning `[min, max]`, exactly as
+/// `numpy.histogram_bin_edges(x, bins="sturges")` computes them for a float array: bin width
+/// `w = (max − min) / (log₂ n + 1)`, `⌈(max − min) / w⌉` equal bins (one bin when `min == max`,
+/// widened to `[min − 0.5, max + 0.5]`), edges `first + i·step` with the last edge set to
+/// `last` (numpy's `linspace`). The count is computed from the width, as numpy does, so it can
+/// differ from `⌈log₂ n + 1⌉` by one where the division rounds.
 ///
 /// Reference: H. A. Sturges, "The choice of a class interval", *JASA* 21 (1926) 65–66.
 ///
 /// ```
 /// use recwatch::drift::stats::sturges_edges;
-/// // numpy.histogram_bin_edges(range(8), bins="sturges") -> 5 edges from 0 to 7
+/// // numpy.histogram_bin_edges(np.arange(8.0), bins="sturges") -> 5 edges from 0 to 7
 /// let e = sturges_edges(0.0, 7.0, 8);
 /// assert_eq!(e, vec![0.0, 1.75, 3.5, 5.25, 7.0]);
 /// ```
 pub fn sturges_edges(min: f64, max: f64, n: usize) -> Vec<f64> {
+    numpy_sturges(min, max, n, false)
+}
+
+/// [`sturges_edges`] for an integer array: numpy raises a bin width below 1 to 1, so a narrow
+/// integer range gets one bin per unit (`numpy.histogram_bin_edges(np.array([0, 5] * 500),
+/// bins="sturges")` has 5 bins, not 11).
+///
+/// ```
+/// use recwatch::drift::stats::sturges_edges_integer;
+/// // numpy.histogram_bin_edges(np.array([0, 5] * 500), bins="sturges")
+/// //   -> array([0., 1., 2., 3., 4., 5.])
+/// assert_eq!(sturges_edges_integer(0.0, 5.0, 1000), vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
+/// ```
+pub fn sturges_edges_integer(min: f64, max: f64, n: usize) -> Vec<f64> {
+    numpy_sturges(min, max, n, true)
+}
+
+fn numpy_sturges(min: f64, max: f64, n: usize, integer: bool) -> Vec<f64> {
     let (mut first, mut last) = (min, max);
     if first == last {
         first -= 0.5;
@@ -56,7 +77,16 @@ pub fn sturges_edges(min: f64, max: f64, n: usize) -> Vec<f64> {
     let nbins = if n == 0 {
         1
     } else {
-        ((n as f64).log2() + 1.0).ceil() as usize
+        // numpy: width = ptp(x) / (log2(x.size) + 1.0) on the data (0 for a constant array).
+        let mut width = (max - min) / ((n as f64).log2() + 1.0);
+        if width > 0.0 {
+            if integer && width < 1.0 {
+                width = 1.0;
+            }
+            (((last - first) / width).ceil() as usize).max(1)
+        } else {
+            1
+        }
     };
     let step = (last - first) / nbins as f64;
     let mut edges: Vec<f64> = (0..=nbins).map(|i| i as f64 * step + first).collect();
@@ -84,6 +114,7 @@ pub(crate) fn histogram_sorted(sorted: &[f64], edges: &[f64]) -> Vec<f64> {
 
 /// The proportions Evidently's `psi` and `jensenshannon` tests compare.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct EvidentlyBinned {
     /// Share of reference values per bin (or per category).
     pub reference: Vec<f64>,
@@ -94,7 +125,7 @@ pub struct EvidentlyBinned {
 /// Bins two samples the way Evidently 0.7's `get_binned_data` does.
 ///
 /// - `numerical` and more than 20 distinct reference values: Sturges bins over the union of
-///   both samples ([`sturges_edges`]), shares per bin;
+///   both samples ([`sturges_edges`], float semantics), shares per bin;
 /// - otherwise every distinct value is a category: shares per value over the union of values.
 ///
 /// With `fill_zeros` (Evidently's `psi` uses it, `jensenshannon` does not), a zero share is
@@ -122,21 +153,25 @@ pub fn evidently_binned(
     check_finite("current", current)?;
     let r = sorted_copy(reference);
     let c = sorted_copy(current);
-    Ok(evidently_binned_sorted(&r, &c, numerical, fill_zeros))
+    Ok(evidently_binned_sorted(
+        &r, &c, numerical, false, fill_zeros,
+    ))
 }
 
-/// [`evidently_binned`] on sorted, finite, non-empty samples.
+/// [`evidently_binned`] on sorted, finite, non-empty samples; `integer` when both samples are
+/// integer arrays in pandas (integer dtype, no missing value), for numpy's integer bin width.
 pub(crate) fn evidently_binned_sorted(
     r: &[f64],
     c: &[f64],
     numerical: bool,
+    integer: bool,
     fill_zeros: bool,
 ) -> EvidentlyBinned {
     let (nr, nc) = (r.len() as f64, c.len() as f64);
     let (mut rp, mut cp) = if numerical && distinct_sorted(r) > 20 {
         let min = r[0].min(c[0]);
         let max = r[r.len() - 1].max(c[c.len() - 1]);
-        let edges = sturges_edges(min, max, r.len() + c.len());
+        let edges = numpy_sturges(min, max, r.len() + c.len(), integer);
         let rh = histogram_sorted(r, &edges);
         let ch = histogram_sorted(c, &edges);
         (
@@ -310,6 +345,20 @@ mod tests {
             v.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
             want.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
         );
+    }
+
+    #[test]
+    fn sturges_matches_numpy() {
+        // numpy.histogram_bin_edges(np.array([-1.768511857086917, 2.9425977372241086]
+        //   + [-1.768511857086917] * 62), bins="sturges") -> 9 edges (8 bins, not 7)
+        let e = sturges_edges(-1.768511857086917, 2.9425977372241086, 64);
+        assert_eq!(e.len(), 9);
+        // numpy.histogram_bin_edges(np.array([0, 15] * 300_000), bins="sturges") -> 16 edges
+        // (integer arrays: width raised to 1); the float array [0.0, 15.0] * 300_000 -> 22
+        assert_eq!(sturges_edges_integer(0.0, 15.0, 600_000).len(), 16);
+        assert_eq!(sturges_edges(0.0, 15.0, 600_000).len(), 22);
+        // a constant array: one bin, [v − 0.5, v + 0.5]
+        assert_eq!(sturges_edges(2.0, 2.0, 100), vec![1.5, 2.5]);
     }
 
     #[test]

@@ -40,7 +40,9 @@ pub(crate) mod psi;
 mod wasserstein;
 mod ztest;
 
-pub use binning::{evidently_binned, quantile, sturges_edges, EvidentlyBinned};
+pub use binning::{
+    evidently_binned, quantile, sturges_edges, sturges_edges_integer, EvidentlyBinned,
+};
 pub use chisquare::{chi2_contingency_2xk, chisquare, chisquare_gof};
 pub use error::StatsError;
 pub use jensenshannon::jensenshannon;
@@ -54,6 +56,7 @@ pub use ztest::z_test_proportions;
 
 /// The result of a hypothesis test: the test statistic and its p-value.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub struct TestResult {
     /// The test statistic (KS *D*, χ², *z*, …).
     pub statistic: f64,

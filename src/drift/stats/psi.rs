@@ -59,8 +59,9 @@ pub fn psi(reference: &[f64], current: &[f64]) -> Result<f64, StatsError> {
 /// Inner edges are the reference quantiles at `k/n_bins`, `k = 1 … n_bins−1` ([`quantile`],
 /// linear interpolation), duplicates removed; outer edges are ±∞, so every current value falls
 /// in some bin. Bins are `[eₖ, eₖ₊₁)`. Shares of an empty bin are raised to `floor`
-/// ([`PSI_DEFAULT_FLOOR`] is the usual choice), then [`psi`] is applied. With a constant
-/// reference there is a single edge and two bins (`< v` and `≥ v`).
+/// ([`PSI_DEFAULT_FLOOR`] is the usual choice), then [`psi`] is applied. A quantile that
+/// repeats (a point mass of the reference, e.g. a constant reference at `v`) gets a bin of its
+/// own, `[v, v⁺)` with `v⁺` the next float, so a current column that moved off it scores high.
 ///
 /// # Errors
 ///
@@ -109,10 +110,24 @@ pub(crate) fn psi_quantile_bins_sorted(
         });
     }
     let mut edges = vec![f64::NEG_INFINITY];
+    let mut atoms = Vec::new();
     for k in 1..n_bins {
         let q = quantile(r, k as f64 / n_bins as f64);
-        if q > *edges.last().unwrap_or(&f64::NEG_INFINITY) {
+        let last = *edges.last().unwrap_or(&f64::NEG_INFINITY);
+        if q > last {
             edges.push(q);
+        } else if q == last && atoms.last() != Some(&q) {
+            atoms.push(q);
+        }
+    }
+    // A repeated quantile is a point mass of the reference: it gets a bin of its own,
+    // [q, next float after q), so values above it are not pooled with it (a constant
+    // reference would otherwise leave one bin for everything ≥ q and a PSI of 0 for a
+    // current column that moved entirely above it).
+    for a in atoms {
+        let up = next_up(a);
+        if let Err(i) = edges.binary_search_by(|e| e.total_cmp(&up)) {
+            edges.insert(i, up);
         }
     }
     edges.push(f64::INFINITY);
@@ -124,4 +139,32 @@ pub(crate) fn psi_quantile_bins_sorted(
             .collect()
     };
     psi(&share(r), &share(c))
+}
+
+/// The smallest float greater than a finite `x` (`f64::next_up`, stable only from Rust 1.86).
+fn next_up(x: f64) -> f64 {
+    if x == 0.0 {
+        return f64::from_bits(1);
+    }
+    let b = x.to_bits();
+    f64::from_bits(if x > 0.0 { b + 1 } else { b - 1 })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constant_reference_detects_a_moved_current() {
+        let r = vec![3.0; 500];
+        let moved: Vec<f64> = (0..500).map(|i| 10.0 + i as f64 / 100.0).collect();
+        let v = psi_quantile_bins(&r, &moved, 10, PSI_DEFAULT_FLOOR).unwrap();
+        // every value changes bin: (1 − 1e-4)·ln(1e4) twice
+        assert!((v - 2.0 * (1.0 - 1e-4) * (1e4f64).ln()).abs() < 1e-9, "{v}");
+        assert_eq!(
+            psi_quantile_bins(&r, &r, 10, PSI_DEFAULT_FLOOR).unwrap(),
+            0.0
+        );
+        assert!(next_up(-1.0) > -1.0 && next_up(0.0) > 0.0 && next_up(2.0) > 2.0);
+    }
 }
