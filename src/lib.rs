@@ -94,6 +94,7 @@ pub mod catalogue;
 #[cfg(feature = "drift")]
 pub mod drift;
 pub mod error;
+mod exemplar;
 pub mod exporter;
 #[cfg(feature = "http")]
 pub mod http;

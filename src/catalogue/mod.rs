@@ -166,13 +166,17 @@ pub struct MetricSpec {
     /// Series leave the exposition when not updated for the exporter's idle timeout (series of
     /// a GPU that disappeared).
     pub expires: bool,
+    /// Each bucket keeps an exemplar — the trace id, span id, value and time of its latest
+    /// observation made in a sampled span — shown in the OpenMetrics exposition (feature
+    /// `telemetry`; see docs/exemplars.md).
+    pub exemplars: bool,
     /// The capability (and Cargo feature) that records it: `http`, `inference`, `sampler`, ….
     pub source: &'static str,
 }
 
 impl MetricSpec {
     /// A specification with no OpenTelemetry name, no labels, no buckets, not fractional, not
-    /// expiring. Used by the catalogue's own tables.
+    /// expiring, without exemplars. Used by the catalogue's own tables.
     pub(crate) const fn new(
         name: &'static str,
         kind: MetricKind,
@@ -191,6 +195,7 @@ impl MetricSpec {
             buckets: None,
             fractional: false,
             expires: false,
+            exemplars: false,
             source,
         }
     }
@@ -222,6 +227,11 @@ impl MetricSpec {
 
     pub(crate) const fn expiring(mut self) -> Self {
         self.expires = true;
+        self
+    }
+
+    pub(crate) const fn exemplars(mut self) -> Self {
+        self.exemplars = true;
         self
     }
 
@@ -367,6 +377,9 @@ mod tests {
             }
             if spec.kind == MetricKind::Counter || spec.fractional {
                 assert!(spec.name.ends_with("_total"), "{}", spec.name);
+            }
+            if spec.exemplars {
+                assert_eq!(spec.kind, MetricKind::Histogram, "{}", spec.name);
             }
             if let Some(b) = spec.buckets {
                 assert_eq!(spec.kind, MetricKind::Histogram, "{}", spec.name);

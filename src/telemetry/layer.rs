@@ -31,6 +31,10 @@ const TRACEPARENT_NAME: &str = "traceparent";
 /// from the request headers, so the span is a child of the caller's span. Spans opened while the
 /// handler runs (such as `#[track_inference]`'s) nest under it.
 ///
+/// A sampled server span is also the exemplar of the request's latency observation, whichever
+/// side of a [`RequestMetricsLayer`](crate::http::RequestMetricsLayer) this layer sits on (see
+/// docs/exemplars.md).
+///
 /// Apply it with axum's `Router::layer` so the matched route is known. The span is recorded by
 /// the subscriber [`init`](super::init) installs; without one it costs next to nothing.
 ///
@@ -241,6 +245,14 @@ where
                     response
                         .headers_mut()
                         .insert(HeaderName::from_static(TRACEPARENT_NAME), value);
+                }
+                // For a `RequestMetricsLayer` further out, which records the request's latency
+                // after this span was left: the exemplar of that observation. The span is
+                // still entered here, so its context is the active one.
+                if let Some(ids) = crate::exemplar::active() {
+                    response
+                        .extensions_mut()
+                        .insert(crate::exemplar::ServerSpan(ids));
                 }
                 Ok(response)
             }
