@@ -387,7 +387,7 @@ fn prometheus_stores_exemplars_of_the_traces_rotel_received() {
             format!("http://127.0.0.1:{rotel_port}"),
         )
         .env("OTEL_SERVICE_NAME", "recwatch-exemplars-it")
-        .env("RUST_LOG", "warn");
+        .env("RUST_LOG", "info");
     let mut service = spawn_logged(service, &service_log, "build the example");
     wait_listening(service_port, "example service", &service_log);
 
