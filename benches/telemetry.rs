@@ -9,6 +9,13 @@
 //!
 //! Local log output is off in all three, so the figures are the span cost alone.
 //!
+//! The `exemplar` group measures what exemplars add to one histogram observation, same run:
+//! - `plain_histogram`: a histogram without exemplars (`queue_wait_seconds`), in a sampled span;
+//! - `capable_no_span`: `recommendation_request_duration_seconds`, no span entered (the check
+//!   that finds no sampled context);
+//! - `capable_sampled_span`: the same inside an entered, sampled span (ids read from the active
+//!   OpenTelemetry context, clock read, bucket slot written).
+//!
 //! ```text
 //! ROTEL_AGENT=$(python3 -c 'import os,rotel;print(os.path.dirname(rotel.__file__)+"/rotel-agent")') \
 //!   cargo bench --no-default-features --features telemetry,http --bench telemetry
@@ -150,6 +157,7 @@ fn bench(c: &mut Criterion) {
         });
     });
     group.finish();
+    bench_exemplars(c);
     let dropped = guard.dropped_spans();
     let flushed = guard.shutdown();
     eprintln!(
@@ -157,6 +165,39 @@ fn bench(c: &mut Criterion) {
          ({:.1}%), final flush: {flushed:?}",
         100.0 * dropped as f64 / requests.max(1) as f64
     );
+}
+
+fn bench_exemplars(c: &mut Criterion) {
+    let labels = [
+        ("method", "GET"),
+        ("endpoint", "/movies/{id}"),
+        ("status", "200"),
+    ];
+    let capable = metrics::histogram!(recwatch::catalogue::REQUEST_DURATION_SECONDS.name, &labels);
+    let plain = metrics::histogram!("queue_wait_seconds", &labels);
+    let (dispatch, guard) = TelemetryConfig::from_env()
+        .with_filter("info")
+        .with_log_format(LogFormat::Off)
+        .with_trace_export(false)
+        .build()
+        .expect("telemetry without export")
+        .into_parts();
+    let mut group = c.benchmark_group("exemplar");
+    tracing::dispatcher::with_default(&dispatch, || {
+        group.bench_function("capable_no_span", |b| {
+            b.iter(|| capable.record(black_box(0.042)))
+        });
+        let span = tracing::info_span!("request");
+        let _entered = span.enter();
+        group.bench_function("plain_histogram", |b| {
+            b.iter(|| plain.record(black_box(0.042)))
+        });
+        group.bench_function("capable_sampled_span", |b| {
+            b.iter(|| capable.record(black_box(0.042)))
+        });
+    });
+    group.finish();
+    drop(guard);
 }
 
 criterion_group!(benches, bench);

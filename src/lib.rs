@@ -62,7 +62,8 @@
 //! # Modules
 //!
 //! - [`catalogue`]: every metric recwatch emits, listable and as JSON.
-//! - [`exporter`]: recorder install, bucket layouts, `/metrics` route and standalone listener.
+//! - [`exporter`]: recorder install, bucket layouts, `/metrics` route and standalone listener;
+//!   Prometheus text, or OpenMetrics with exemplars for scrapers that ask for it.
 //! - [`http`]: the tower layer (`recommendation_requests_total`, `…_duration_seconds`,
 //!   `…_in_flight`), route-template labels, cancellation and panic accounting.
 //! - [`active_users`]: `recommendation_active_users` over a sliding window, in fixed memory.
@@ -81,7 +82,7 @@
 //! | `macros` | yes | `#[track_inference]` |
 //! | `sampler` | yes | [`sampler`] (sysinfo) |
 //! | `nvml` | yes | NVIDIA GPU sampling (nvml-wrapper; `libnvidia-ml.so.1` is loaded at run time, nothing is needed to build) |
-//! | `telemetry` | no | `telemetry`: `init` (env filter, JSON logs, OTLP traces and logs), the HTTP `TraceLayer`, W3C propagation, `inference` spans (tracing, OpenTelemetry) |
+//! | `telemetry` | no | `telemetry`: `init` (env filter, JSON logs, OTLP traces and logs), the HTTP `TraceLayer`, W3C propagation, `inference` spans, exemplars on latency buckets (tracing, OpenTelemetry) |
 //! | `drift` | no | `drift`: drift detection over polars frames (KS, chi-square, Z, PSI, Wasserstein, Jensen–Shannon) |
 //! | `full` | no | all of the above |
 //!

@@ -8,7 +8,8 @@
 //! - `POST /recommend` with `{"user_id": u64, "k": 1..=100}` → top-k movies for the user;
 //! - `GET /movies/{id}` → one movie, or 404;
 //! - `GET /healthz` → 200;
-//! - `GET /metrics` → Prometheus text exposition.
+//! - `GET /metrics` → Prometheus text exposition (OpenMetrics with exemplars for scrapers that
+//!   ask for it, such as Prometheus).
 //!
 //! Options: `--addr ADDR` (default `127.0.0.1:8000`), `--metrics-addr ADDR` (also serve
 //! `/metrics` on a standalone listener, e.g. `127.0.0.1:8001`), `--movies N` (catalogue size,
