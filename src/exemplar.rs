@@ -1,8 +1,7 @@
 //! Exemplars: the trace an observation belongs to, kept per histogram bucket.
 //!
-//! Crate-internal. A histogram the [catalogue](crate::catalogue) marks
-//! [`exemplars`](crate::catalogue::MetricSpec::exemplars) keeps, for each bucket, the trace id,
-//! span id, value and time of the latest observation made inside a *sampled* span
+//! Crate-internal. A histogram the [catalogue](crate::catalogue) marks `exemplars` keeps, for
+//! each bucket, the trace id, span id, value and time of the latest observation made inside a *sampled* span
 //! ([`Slot`]); the OpenMetrics exposition prints it after the bucket's sample, so Prometheus
 //! stores it and Grafana links the bucket to the trace.
 //!
