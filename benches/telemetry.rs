@@ -7,7 +7,11 @@
 //! - `traced_export`: plus OTLP http/protobuf export of every span to a real collector (rotel,
 //!   started here with its blackhole exporter), sampler `always_on`.
 //!
-//! Local log output is off in all three, so the figures are the span cost alone.
+//! Local log output is off in all three, so the figures are the span cost alone. Then, reading
+//! the whole response body (so the access line is written when the body ends):
+//! - `traced_body`: `TraceLayer` + `RequestMetricsLayer`, JSON log output on (nothing logged);
+//! - `traced_access_log_ecs`: plus `AccessLogLayer`, one ECS line per request formatted on the
+//!   request's thread and written to `io::sink` by the log writer thread.
 //!
 //! The `exemplar` group measures what exemplars add to one histogram observation, same run:
 //! - `plain_histogram`: a histogram without exemplars (`queue_wait_seconds`), in a sampled span;
@@ -34,7 +38,8 @@ use axum::Router;
 use common::run;
 use criterion::{criterion_group, criterion_main, Criterion};
 use http::Request;
-use recwatch::http::RequestMetricsLayer;
+use http_body_util::BodyExt as _;
+use recwatch::http::{AccessLogLayer, RequestMetricsLayer};
 use recwatch::telemetry::{LogFormat, TelemetryConfig, TraceLayer};
 use tower::Service;
 
@@ -52,6 +57,20 @@ fn one_request(router: &mut Router) {
         .unwrap();
     let res = run(Service::<Request<Body>>::call(router, req)).unwrap();
     black_box(res.status());
+}
+
+/// One request, its body read to the end.
+fn one_request_with_body(router: &mut Router) {
+    let req = Request::get("/movies/42")
+        .header(
+            "traceparent",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        )
+        .body(Body::empty())
+        .unwrap();
+    let res = run(Service::<Request<Body>>::call(router, req)).unwrap();
+    let body = run(res.into_body().collect()).unwrap();
+    black_box(body.to_bytes());
 }
 
 struct Collector(Child);
@@ -124,6 +143,7 @@ fn bench(c: &mut Criterion) {
     };
 
     let (dispatch, guard) = TelemetryConfig::from_env()
+        .expect("telemetry settings from the environment")
         .with_filter("info")
         .with_log_format(LogFormat::Off)
         .with_trace_export(false)
@@ -137,6 +157,7 @@ fn bench(c: &mut Criterion) {
     drop(guard);
 
     let (dispatch, guard) = TelemetryConfig::from_env()
+        .expect("telemetry settings from the environment")
         .with_filter("info")
         .with_log_format(LogFormat::Off)
         .with_otlp_endpoint(endpoint)
@@ -156,15 +177,43 @@ fn bench(c: &mut Criterion) {
             })
         });
     });
-    group.finish();
-    bench_exemplars(c);
     let dropped = guard.dropped_spans();
-    let flushed = guard.shutdown();
+    let flushed = guard.shutdown(Duration::from_secs(3));
     eprintln!(
         "traced_export: {requests} spans created, {dropped} dropped by the bounded queue \
          ({:.1}%), final flush: {flushed:?}",
         100.0 * dropped as f64 / requests.max(1) as f64
     );
+
+    let (dispatch, guard) = TelemetryConfig::new()
+        .with_filter("info")
+        .with_log_format(LogFormat::Ecs)
+        .with_writer(std::io::sink)
+        .build()
+        .expect("telemetry with ECS lines")
+        .into_parts();
+    let mut plain = app()
+        .layer(TraceLayer::new())
+        .layer(RequestMetricsLayer::new());
+    let mut logged = app()
+        .layer(AccessLogLayer::new())
+        .layer(TraceLayer::new())
+        .layer(RequestMetricsLayer::new());
+    tracing::dispatcher::with_default(&dispatch, || {
+        group.bench_function("traced_body", |b| {
+            b.iter(|| one_request_with_body(&mut plain))
+        });
+        group.bench_function("traced_access_log_ecs", |b| {
+            b.iter(|| one_request_with_body(&mut logged))
+        });
+    });
+    group.finish();
+    eprintln!(
+        "traced_access_log_ecs: {} lines dropped by the bounded log queue",
+        guard.dropped_log_lines()
+    );
+    let _ = guard.shutdown(Duration::from_secs(3));
+    bench_exemplars(c);
 }
 
 fn bench_exemplars(c: &mut Criterion) {
@@ -175,7 +224,7 @@ fn bench_exemplars(c: &mut Criterion) {
     ];
     let capable = metrics::histogram!(recwatch::catalogue::REQUEST_DURATION_SECONDS.name, &labels);
     let plain = metrics::histogram!("queue_wait_seconds", &labels);
-    let (dispatch, guard) = TelemetryConfig::from_env()
+    let (dispatch, guard) = TelemetryConfig::new()
         .with_filter("info")
         .with_log_format(LogFormat::Off)
         .with_trace_export(false)

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Telemetry against a real OTLP collector: installs rotel (PyPI) and runs the ignored
 # tests/telemetry_rotel.rs, which start rotel themselves and assert trace id, parent span id,
-# span names and service name from what rotel prints. Fails loudly if anything is missing.
+# span names and service name from what rotel prints; then tests/access_log_service.rs, which
+# drives the example service with RECWATCH_LOG_FORMAT=ecs and checks its access log lines
+# against the ECS logging specification. Fails loudly if anything is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROTEL_VERSION="${ROTEL_VERSION:-0.0.1a15}"
@@ -24,3 +26,5 @@ FEATURES="${FEATURES:---all-features}"
 cargo build --workspace $FEATURES --example recommendation_service
 # shellcheck disable=SC2086
 cargo test --workspace $FEATURES --test telemetry_rotel -- --ignored --test-threads=1
+# shellcheck disable=SC2086
+cargo test --workspace $FEATURES --test access_log_service -- --ignored --test-threads=1

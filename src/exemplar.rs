@@ -11,7 +11,7 @@
 //!    layer does this, because it records when the response (or its body) completes, when the
 //!    request's server span may no longer be entered;
 //! 2. otherwise the active OpenTelemetry context, which `tracing-opentelemetry` sets while a
-//!    span is entered (context activation, on in [`telemetry::init`](crate::telemetry::init)).
+//!    span is entered (context activation, on in the subscriber recwatch builds).
 //!
 //! Without the `telemetry` feature [`TraceIds`] is an empty enum: `Option<TraceIds>` is
 //! zero-sized, every function here returns `None` or runs its closure, and histograms allocate

@@ -42,7 +42,7 @@
 //! | `with_x(self, v)` | sets or replaces one value; its doc says what it defaults to |
 //! | `add_x(self, v)` | appends to a collection (global labels, skipped paths, per-metric buckets, collectors) |
 //! | `-> Result<Self, E>` setter | validates eagerly; documented under `# Errors` |
-//! | `build(self)` | builds, with no side effect: no thread, nothing global |
+//! | `build(self)` | builds, with no global side effect (the exporter starts no thread either; a built telemetry pipeline owns its export threads and stops them when dropped) |
 //! | `install(self)` | builds and makes it process-global (the `metrics` recorder, the `tracing` subscriber); a second install is a typed error |
 //! | `spawn(self)` | builds and starts a background task, returning its handle |
 //!
@@ -69,8 +69,9 @@
 //! - [`active_users`]: `recommendation_active_users` over a sliding window, in fixed memory.
 //! - [`inference`]: runtime side of `#[track_inference]` and the non-macro timer API.
 //! - [`sampler`]: system, process, container and GPU gauges on their own thread.
-//! - `telemetry` (feature `telemetry`): one `init` for logs and OTLP traces, server spans that
-//!   continue the caller's W3C trace.
+//! - `telemetry` (feature `telemetry`): one `TelemetryConfig::install` for logs (JSON, ECS,
+//!   human; the `log` crate bridged) and OTLP traces, server spans that continue the caller's
+//!   W3C trace; with `http`, per-request access logs (`http::AccessLogLayer`).
 //! - `drift` (feature `drift`): data drift between a reference and a current polars frame,
 //!   Evidently-compatible by default, with a JSON report.
 //!
@@ -82,7 +83,7 @@
 //! | `macros` | yes | `#[track_inference]` |
 //! | `sampler` | yes | [`sampler`] (sysinfo) |
 //! | `nvml` | yes | NVIDIA GPU sampling (nvml-wrapper; `libnvidia-ml.so.1` is loaded at run time, nothing is needed to build) |
-//! | `telemetry` | no | `telemetry`: `init` (env filter, JSON logs, OTLP traces and logs), the HTTP `TraceLayer`, W3C propagation, `inference` spans, exemplars on latency buckets (tracing, OpenTelemetry) |
+//! | `telemetry` | no | `telemetry`: `TelemetryConfig` (env filter, JSON/ECS logs, OTLP traces and logs, `log` bridge), the HTTP `TraceLayer` and `AccessLogLayer`, W3C propagation, `inference` spans, exemplars on latency buckets (tracing, OpenTelemetry) |
 //! | `drift` | no | `drift`: drift detection over polars frames (KS, chi-square, Z, PSI, Wasserstein, Jensen–Shannon) |
 //! | `full` | no | all of the above |
 //!

@@ -56,7 +56,7 @@ fn app(order: Order, time_body: bool) -> Router {
 /// Sends `GET /slow` with `traceparent` through `app` under a telemetry subscriber (no export)
 /// and `recorder`, reads the whole body, and returns the response's `traceparent`.
 fn request(app: Router, recorder: &RecwatchRecorder, traceparent: &str) -> Option<String> {
-    let (dispatch, guard) = TelemetryConfig::from_env()
+    let (dispatch, guard) = TelemetryConfig::new()
         .with_filter("info")
         .with_log_format(LogFormat::Off)
         .with_trace_export(false)
@@ -89,7 +89,7 @@ fn request(app: Router, recorder: &RecwatchRecorder, traceparent: &str) -> Optio
             })
         })
     });
-    guard.shutdown().unwrap();
+    guard.shutdown(Duration::from_secs(3)).unwrap();
     response_traceparent
 }
 

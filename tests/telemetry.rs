@@ -19,7 +19,7 @@ use tracing::instrument::WithSubscriber;
 const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const PARENT_ID: &str = "00f067aa0ba902b7";
 
-/// `build` reads the process environment; tests that change it must not overlap with others.
+/// `from_env` reads the process environment; tests that change it must not overlap with others.
 fn env_lock() -> MutexGuard<'static, ()> {
     static LOCK: Mutex<()> = Mutex::new(());
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
@@ -53,7 +53,7 @@ impl Write for CapturedWriter {
 
 fn config(captured: &Captured) -> TelemetryConfig {
     let buf = captured.0.clone();
-    TelemetryConfig::from_env()
+    TelemetryConfig::new()
         .with_filter("info")
         .with_log_format(LogFormat::Json)
         .with_trace_export(false)
@@ -161,13 +161,13 @@ async fn outcome_recorded_without_raw_paths_in_names() {
             assert_eq!(tp.len(), 55, "{tp}");
         }
     }
-    guard.shutdown().unwrap();
+    guard.shutdown(Duration::from_secs(5)).unwrap();
 }
 
 #[test]
 fn bad_settings_are_typed_errors() {
     let _env = env_lock();
-    let err = TelemetryConfig::from_env()
+    let err = TelemetryConfig::new()
         .with_otlp_endpoint("not a url")
         .build()
         .unwrap_err();
@@ -176,7 +176,7 @@ fn bad_settings_are_typed_errors() {
         "{err}"
     );
 
-    let err = TelemetryConfig::from_env()
+    let err = TelemetryConfig::new()
         .with_otlp_endpoint("127.0.0.1:4318")
         .build()
         .unwrap_err();
@@ -185,14 +185,14 @@ fn bad_settings_are_typed_errors() {
         "{err}"
     );
 
-    let err = TelemetryConfig::from_env()
+    let err = TelemetryConfig::new()
         .with_filter("info,[{=")
         .build()
         .unwrap_err();
     assert!(matches!(err, TelemetryError::InvalidFilter { .. }), "{err}");
 
     // gRPC needs a Tokio runtime; outside one it is an error, not a panic.
-    let err = TelemetryConfig::from_env()
+    let err = TelemetryConfig::new()
         .with_otlp_endpoint("http://127.0.0.1:4317")
         .with_otlp_protocol(recwatch::telemetry::OtlpProtocol::Grpc)
         .build()
@@ -217,7 +217,7 @@ fn bad_settings_are_typed_errors() {
     ];
     for (name, value, expected) in vars {
         std::env::set_var(name, value);
-        let result = TelemetryConfig::from_env().build();
+        let result = TelemetryConfig::from_env().and_then(TelemetryConfig::build);
         std::env::remove_var(name);
         let err = result
             .err()
@@ -226,7 +226,7 @@ fn bad_settings_are_typed_errors() {
     }
     std::env::set_var("OTEL_TRACES_SAMPLER", "traceidratio");
     std::env::set_var("OTEL_TRACES_SAMPLER_ARG", "1.5");
-    let result = TelemetryConfig::from_env().build();
+    let result = TelemetryConfig::from_env().and_then(TelemetryConfig::build);
     std::env::remove_var("OTEL_TRACES_SAMPLER");
     std::env::remove_var("OTEL_TRACES_SAMPLER_ARG");
     assert!(matches!(
@@ -252,7 +252,7 @@ async fn stalled_collector_does_not_fail_requests_and_drops_are_counted() {
 
     let (dispatch, guard) = {
         let _env = env_lock();
-        TelemetryConfig::from_env()
+        TelemetryConfig::new()
             .with_filter("info")
             .with_log_format(LogFormat::Off)
             .with_otlp_endpoint(format!("http://{addr}"))
@@ -282,8 +282,59 @@ async fn stalled_collector_does_not_fail_requests_and_drops_are_counted() {
         guard.dropped_spans()
     );
     // Shutdown is bounded even though the collector never answers; it reports an error.
-    let shutdown = tokio::task::spawn_blocking(move || guard.shutdown())
+    let shutdown = tokio::task::spawn_blocking(move || guard.shutdown(Duration::from_millis(200)))
         .await
         .unwrap();
-    assert!(shutdown.is_err());
+    assert!(
+        matches!(
+            shutdown,
+            Err(TelemetryError::ShutdownTimedOut {
+                signal: "traces",
+                ..
+            })
+        ),
+        "{shutdown:?}"
+    );
+}
+
+/// `from_env` reads the variables when it is called; setters afterwards win; `build` reads none.
+#[test]
+fn from_env_reads_the_environment_when_called() {
+    let captured = Captured::default();
+    let buf = captured.0.clone();
+    let config = {
+        let _env = env_lock();
+        std::env::set_var("RECWATCH_LOG_FORMAT", "ecs");
+        std::env::set_var("RUST_LOG", "warn");
+        std::env::set_var("OTEL_SERVICE_NAME", "from-env");
+        let config = TelemetryConfig::from_env();
+        for var in ["RECWATCH_LOG_FORMAT", "RUST_LOG", "OTEL_SERVICE_NAME"] {
+            std::env::remove_var(var);
+        }
+        config.unwrap()
+    };
+    let (dispatch, guard) = config
+        .with_service_name("overridden-by-env")
+        .with_writer(move || CapturedWriter(buf.clone()))
+        .build()
+        .unwrap()
+        .into_parts();
+    tracing::dispatcher::with_default(&dispatch, || {
+        tracing::info!("filtered out by RUST_LOG=warn");
+        tracing::warn!("kept");
+    });
+    guard.force_flush().unwrap();
+    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1, "{text}");
+    assert_eq!(lines[0]["message"], "kept");
+    assert_eq!(
+        lines[0]["log.level"], "WARN",
+        "ECS from RECWATCH_LOG_FORMAT"
+    );
+    assert_eq!(lines[0]["service.name"], "from-env");
+    guard.shutdown(Duration::from_secs(5)).unwrap();
 }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use axum::routing::post;
 use axum::Router;
-use recwatch::telemetry::{self, OtlpProtocol, TelemetryConfig, TraceLayer};
+use recwatch::telemetry::{OtlpProtocol, TelemetryConfig, TraceLayer};
 
 const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const PARENT_ID: &str = "00f067aa0ba902b7";
@@ -104,12 +104,12 @@ async fn spans_reach_rotel_in_the_callers_trace() {
     std::env::set_var("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=it");
     std::env::set_var("OTEL_LOGS_EXPORTER", "otlp");
     // OTEL_SERVICE_NAME wins over the name in code, as deployments expect.
-    let guard = telemetry::init(
-        TelemetryConfig::from_env()
-            .with_filter("info")
-            .with_service_name("overridden-by-env"),
-    )
-    .unwrap();
+    let guard = TelemetryConfig::from_env()
+        .unwrap()
+        .with_filter("info")
+        .with_service_name("overridden-by-env")
+        .install()
+        .unwrap();
     for var in [
         "OTEL_EXPORTER_OTLP_ENDPOINT",
         "OTEL_EXPORTER_OTLP_PROTOCOL",
@@ -147,7 +147,7 @@ async fn spans_reach_rotel_in_the_callers_trace() {
     assert!(response.status().is_success());
     let server_span_id = server_span_id_of(response.headers());
 
-    tokio::task::spawn_blocking(move || guard.shutdown())
+    tokio::task::spawn_blocking(move || guard.shutdown(Duration::from_secs(5)))
         .await
         .unwrap()
         .expect("flush to rotel");
@@ -294,7 +294,7 @@ async fn spans_reach_rotel_over_grpc() {
 
     let (rotel, _, grpc) = start_rotel();
     let service = "recwatch-telemetry-grpc";
-    let (dispatch, guard) = TelemetryConfig::from_env()
+    let (dispatch, guard) = TelemetryConfig::new()
         .with_filter("info")
         .with_service_name(service)
         .with_otlp_protocol(OtlpProtocol::Grpc)
@@ -326,7 +326,7 @@ async fn spans_reach_rotel_over_grpc() {
         .unwrap();
     assert!(response.status().is_success());
     let server_span_id = server_span_id_of(response.headers());
-    tokio::task::spawn_blocking(move || guard.shutdown())
+    tokio::task::spawn_blocking(move || guard.shutdown(Duration::from_secs(5)))
         .await
         .unwrap()
         .expect("flush to rotel over gRPC");
@@ -346,12 +346,11 @@ fn service_process() {
     };
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async move {
-        let guard = telemetry::init(
-            TelemetryConfig::from_env()
-                .with_service_name("recommendation-service")
-                .with_shutdown_timeout(Duration::from_secs(2)),
-        )
-        .expect("telemetry from the environment");
+        let guard = TelemetryConfig::from_env()
+            .expect("telemetry settings from the environment")
+            .with_service_name("recommendation-service")
+            .install()
+            .expect("telemetry from the environment");
 
         let app = Router::new()
             .route(
@@ -375,7 +374,7 @@ fn service_process() {
             })
             .await
             .unwrap();
-        tokio::task::spawn_blocking(move || guard.shutdown())
+        tokio::task::spawn_blocking(move || guard.shutdown(Duration::from_secs(5)))
             .await
             .unwrap()
             .expect("flush on SIGTERM");

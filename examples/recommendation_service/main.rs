@@ -13,12 +13,14 @@
 //!
 //! Options: `--addr ADDR` (default `127.0.0.1:8000`), `--metrics-addr ADDR` (also serve
 //! `/metrics` on a standalone listener, e.g. `127.0.0.1:8001`), `--movies N` (catalogue size,
-//! default 5000). Stops gracefully on SIGTERM or Ctrl-C.
+//! default 5000), `--fault-routes` (mount `/faults/error` and `/faults/slow`, see `faults.rs`).
+//! Stops gracefully on SIGTERM or Ctrl-C.
 //!
 //! With the `telemetry` feature (`--features telemetry`), telemetry comes from the environment:
-//! JSON logs (`RUST_LOG`, `RECWATCH_LOG_FORMAT`), and OTLP trace export when
-//! `OTEL_EXPORTER_OTLP_ENDPOINT` is set (`OTEL_SERVICE_NAME`, `OTEL_EXPORTER_OTLP_PROTOCOL`, … are
-//! honoured); spans are flushed before exit.
+//! JSON or ECS logs (`RUST_LOG`, `RECWATCH_LOG_FORMAT=json|ecs|human`) with one access log line
+//! per request, and OTLP trace export when `OTEL_EXPORTER_OTLP_ENDPOINT` is set
+//! (`OTEL_SERVICE_NAME`, `OTEL_EXPORTER_OTLP_PROTOCOL`, … are honoured); spans are flushed
+//! before exit.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -37,6 +39,10 @@ use recwatch::telemetry::{TelemetryConfig, TraceLayer};
 use recwatch::track_inference;
 use serde::{Deserialize, Serialize};
 use tower_http::catch_panic::CatchPanicLayer;
+
+#[cfg(feature = "telemetry")]
+mod access_log;
+mod faults;
 
 const GENRES: &[&str] = &[
     "action",
@@ -237,6 +243,7 @@ struct Args {
     addr: SocketAddr,
     metrics_addr: Option<SocketAddr>,
     movies: usize,
+    fault_routes: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -244,6 +251,7 @@ fn parse_args() -> Result<Args, String> {
         addr: SocketAddr::from(([127, 0, 0, 1], 8000)),
         metrics_addr: None,
         movies: 5000,
+        fault_routes: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -262,9 +270,11 @@ fn parse_args() -> Result<Args, String> {
                 let v = value("--movies")?;
                 args.movies = v.parse().map_err(|e| format!("--movies {v}: {e}"))?;
             }
+            "--fault-routes" => args.fault_routes = true,
             "-h" | "--help" => {
                 println!(
-                    "usage: recommendation_service [--addr ADDR] [--metrics-addr ADDR] [--movies N]"
+                    "usage: recommendation_service [--addr ADDR] [--metrics-addr ADDR] [--movies N] \
+                     [--fault-routes]"
                 );
                 std::process::exit(0);
             }
@@ -314,11 +324,10 @@ async fn main() {
 async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     // Logs and traces; exports only when OTEL_EXPORTER_OTLP_ENDPOINT is set.
     #[cfg(feature = "telemetry")]
-    let telemetry = recwatch::telemetry::init(
-        TelemetryConfig::from_env()
-            .with_service_name("recommendation_service")
-            .with_shutdown_timeout(std::time::Duration::from_secs(2)),
-    )?;
+    let telemetry = TelemetryConfig::from_env()?
+        .with_service_name("recommendation_service")
+        .with_service_version(env!("CARGO_PKG_VERSION"))
+        .install()?;
     #[cfg(not(feature = "telemetry"))]
     if std::env::var_os("OTEL_EXPORTER_OTLP_ENDPOINT").is_some() {
         eprintln!(
@@ -358,8 +367,13 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         .fallback(not_found)
         .with_state(state)
         .merge(metrics.router());
+    let app = if args.fault_routes {
+        app.merge(faults::router())
+    } else {
+        app
+    };
     #[cfg(feature = "telemetry")]
-    let app = app.layer(
+    let app = app.layer(access_log::layer()).layer(
         TraceLayer::new()
             .add_skip_path("/metrics")
             .with_response_traceparent(true),
@@ -375,15 +389,19 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         "recommendation_service listening on http://{} (metrics at /metrics)",
         listener.local_addr()?
     );
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     // Bounded stop: never holds up shutdown, even if a driver call hangs.
     if let Err(e) = sampler.shutdown(std::time::Duration::from_secs(2)) {
         eprintln!("sampler did not stop cleanly: {e}");
     }
     // Flush spans off the async workers (bounded by the shutdown timeout).
     #[cfg(feature = "telemetry")]
-    tokio::task::spawn_blocking(move || telemetry.shutdown()).await??;
+    tokio::task::spawn_blocking(move || telemetry.shutdown(std::time::Duration::from_secs(2)))
+        .await??;
     Ok(())
 }

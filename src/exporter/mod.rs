@@ -5,7 +5,7 @@
 //! recommendation service needs:
 //!
 //! - every histogram is a real Prometheus histogram (`_bucket` series), never a summary — each
-//!   catalogue metric gets its layout from the [catalogue](crate::catalogue), everything else
+//!   catalogue metric gets its layout from the [`catalogue`], everything else
 //!   [`DEFAULT_REQUEST_BUCKETS`] unless configured;
 //! - `# HELP`/`# TYPE` lines, fractional-counter typing and GPU-series expiry come from the
 //!   catalogue too, never from name prefixes;
@@ -122,7 +122,7 @@ fn valid_label_name(name: &str) -> bool {
 
 impl ExporterBuilder {
     /// A builder with recwatch's defaults: no global labels, each metric's buckets from the
-    /// [catalogue](crate::catalogue), [`DEFAULT_REQUEST_BUCKETS`] for histograms outside it.
+    /// [`catalogue`], [`DEFAULT_REQUEST_BUCKETS`] for histograms outside it.
     pub fn new() -> Self {
         Self {
             global_labels: Vec::new(),
@@ -420,7 +420,7 @@ impl fmt::Debug for MetricsHandle {
 impl MetricsHandle {
     /// Renders the Prometheus text exposition, after running the registered collectors.
     ///
-    /// `# HELP` and `# TYPE` come from the [catalogue](crate::catalogue) for its metrics (a
+    /// `# HELP` and `# TYPE` come from the [`catalogue`] for its metrics (a
     /// `describe_*!` call wins for HELP); other metrics are typed by how they were recorded.
     ///
     /// # Examples

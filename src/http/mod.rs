@@ -42,12 +42,19 @@
 //! # }
 //! ```
 
+#[cfg(feature = "telemetry")]
+mod access_log;
 mod body;
 mod future;
 mod labels;
 mod layer;
 mod service;
 
+#[cfg(feature = "telemetry")]
+pub use access_log::{
+    AccessLog, AccessLogBody, AccessLogFuture, AccessLogLayer, ACCESS_LOG_TARGET,
+    CANCELLED_STATUS_CODE,
+};
 pub use body::ResponseBody;
 pub use future::ResponseFuture;
 pub use labels::{CANCELLED_STATUS, OTHER_METHOD, UNMATCHED_ENDPOINT};

@@ -1,5 +1,5 @@
-//! [`TelemetryConfig`]: what [`init`](super::init) sets up, resolved against the standard
-//! OpenTelemetry environment variables.
+//! [`TelemetryConfig`]: what [`TelemetryConfig::build`] and [`TelemetryConfig::install`] set up,
+//! its setters, and the two value types it names ([`LogFormat`], [`OtlpProtocol`]).
 
 use std::fmt;
 use std::str::FromStr;
@@ -26,6 +26,12 @@ pub enum LogFormat {
     /// `trace_id` and `span_id` (the last two when inside a span), for log shippers.
     #[default]
     Json,
+    /// Elastic Common Schema JSON, one object per line, following the ECS logging
+    /// specification: `@timestamp`, `log.level`, `message` first and in that order, then
+    /// `ecs.version`, `log.logger`, `service.name`, `trace.id`/`span.id`/`transaction.id` and the
+    /// event's fields as dotted top-level keys. For Filebeat, Logstash and Kibana without a
+    /// pipeline; see `docs/telemetry.md`.
+    Ecs,
     /// tracing-subscriber's human-readable format, for development.
     Human,
     /// No local log output (spans and, if enabled, OTLP logs are still exported).
@@ -35,10 +41,12 @@ pub enum LogFormat {
 impl FromStr for LogFormat {
     type Err = TelemetryError;
 
-    /// Parses `json`, `human` (or `pretty`, `text`) and `off` (or `none`), case-insensitively.
+    /// Parses `json`, `ecs`, `human` (or `pretty`, `text`) and `off` (or `none`),
+    /// case-insensitively.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim().to_ascii_lowercase().as_str() {
             "json" => Ok(Self::Json),
+            "ecs" => Ok(Self::Ecs),
             "human" | "pretty" | "text" => Ok(Self::Human),
             "off" | "none" => Ok(Self::Off),
             _ => Err(TelemetryError::UnknownLogFormat {
@@ -61,7 +69,8 @@ impl FromStr for LogFormat {
 pub enum OtlpProtocol {
     /// Protobuf over HTTP (`http/protobuf`), default port 4318, paths `/v1/traces` and `/v1/logs`.
     HttpProtobuf,
-    /// gRPC (`grpc`), default port 4317. Needs a Tokio runtime when [`init`](super::init) runs.
+    /// gRPC (`grpc`), default port 4317. Needs a Tokio runtime when the
+    /// configuration is built.
     Grpc,
 }
 
@@ -90,61 +99,92 @@ impl fmt::Display for OtlpProtocol {
     }
 }
 
-/// What [`init`](super::init) sets up.
+/// What [`build`](Self::build) and [`install`](Self::install) set up.
 ///
-/// Every setter documents its default; settings left unset fall back to the standard
-/// OpenTelemetry environment variables, read when [`build`](Self::build) runs:
+/// Start from [`new`](Self::new) (built-in defaults, the environment ignored) or
+/// [`from_env`](Self::from_env), which reads the standard OpenTelemetry variables below when it
+/// is called; setters called afterwards win over what it read.
 ///
 /// | variable | effect |
 /// |---|---|
 /// | `RUST_LOG` | log filter (default `info`) |
-/// | `RECWATCH_LOG_FORMAT` | `json` (default), `human`, `off` |
+/// | `RECWATCH_LOG_FORMAT` | `json` (default), `ecs`, `human`, `off` |
 /// | `OTEL_EXPORTER_OTLP_ENDPOINT` | base URL; trace export is on when it (or the traces variant) is set |
 /// | `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` / `_LOGS_ENDPOINT` | full per-signal URL |
 /// | `OTEL_EXPORTER_OTLP_PROTOCOL` (and `_TRACES_`/`_LOGS_` variants) | `http/protobuf` (default) or `grpc` |
-/// | `OTEL_EXPORTER_OTLP_HEADERS`, `_TIMEOUT`, `_COMPRESSION` | passed to the exporter |
-/// | `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES` | resource of every span and log |
+/// | `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES` | resource of every span and log; they win over [`with_service_name`](Self::with_service_name) and [`with_service_version`](Self::with_service_version) |
 /// | `OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG` | sampler (default `parentbased_always_on`) |
 /// | `OTEL_TRACES_EXPORTER` | `none` turns trace export off |
-/// | `OTEL_LOGS_EXPORTER` | `otlp` turns OTLP log export on |
+/// | `OTEL_LOGS_EXPORTER` | `otlp` turns OTLP log export on, `none` off |
+///
+/// `OTEL_EXPORTER_OTLP_HEADERS`, `_TIMEOUT` and `_COMPRESSION` (and their per-signal variants)
+/// are read by the OTLP exporter itself when [`build`](Self::build) creates it.
 ///
 /// ```
 /// use recwatch::telemetry::{LogFormat, TelemetryConfig};
 ///
-/// let config = TelemetryConfig::from_env()
+/// let config = TelemetryConfig::from_env()?
 ///     .with_service_name("recommender")
-///     .with_log_format(LogFormat::Human)
+///     .with_log_format(LogFormat::Ecs)
 ///     .with_default_filter("info,recwatch=debug");
 /// # let _ = config;
+/// # Ok::<(), recwatch::telemetry::TelemetryError>(())
 /// ```
+#[must_use]
 pub struct TelemetryConfig {
     pub(crate) service_name: Option<String>,
+    pub(crate) service_version: Option<String>,
+    /// `OTEL_SERVICE_NAME`, as read by `from_env`.
+    pub(crate) env_service_name: Option<String>,
+    /// `OTEL_RESOURCE_ATTRIBUTES`, as read by `from_env`, in order.
+    pub(crate) env_resource: Vec<(String, String)>,
     pub(crate) filter: Option<String>,
     pub(crate) default_filter: String,
-    pub(crate) log_format: Option<LogFormat>,
+    pub(crate) log_format: LogFormat,
     pub(crate) writer: Option<BoxMakeWriter>,
-    pub(crate) endpoint: Option<String>,
+    /// Base endpoint and where it came from (a variable name, or `config`).
+    pub(crate) endpoint: Option<(String, &'static str)>,
     pub(crate) protocol: Option<OtlpProtocol>,
+    pub(crate) traces: SignalSettings,
+    pub(crate) logs: SignalSettings,
+    pub(crate) sampler: Sampler,
     pub(crate) export_traces: Option<bool>,
-    pub(crate) export_logs: Option<bool>,
+    pub(crate) export_logs: bool,
+    pub(crate) log_bridge: bool,
     pub(crate) max_queue_size: usize,
     pub(crate) log_queue_size: usize,
     pub(crate) scheduled_delay: Duration,
     pub(crate) shutdown_timeout: Duration,
 }
 
+/// What the environment says about one signal (traces or logs) specifically.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct SignalSettings {
+    /// Full URL from `OTEL_EXPORTER_OTLP_{SIGNAL}_ENDPOINT`, with the variable's name.
+    pub(crate) endpoint: Option<(String, &'static str)>,
+    /// From `OTEL_EXPORTER_OTLP_{SIGNAL}_PROTOCOL`.
+    pub(crate) protocol: Option<OtlpProtocol>,
+}
+
 impl fmt::Debug for TelemetryConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TelemetryConfig")
             .field("service_name", &self.service_name)
+            .field("service_version", &self.service_version)
+            .field("env_service_name", &self.env_service_name)
+            .field("env_resource", &self.env_resource)
             .field("filter", &self.filter)
             .field("default_filter", &self.default_filter)
             .field("log_format", &self.log_format)
             .field("custom_writer", &self.writer.is_some())
             .field("endpoint", &self.endpoint)
             .field("protocol", &self.protocol)
+            .field("traces", &self.traces)
+            .field("logs", &self.logs)
+            .field("sampler", &self.sampler)
             .field("export_traces", &self.export_traces)
             .field("export_logs", &self.export_logs)
+            .field("log_bridge", &self.log_bridge)
             .field("max_queue_size", &self.max_queue_size)
             .field("log_queue_size", &self.log_queue_size)
             .field("scheduled_delay", &self.scheduled_delay)
@@ -155,25 +195,31 @@ impl fmt::Debug for TelemetryConfig {
 
 impl Default for TelemetryConfig {
     fn default() -> Self {
-        Self::from_env()
+        Self::new()
     }
 }
 
 impl TelemetryConfig {
-    /// A configuration that takes everything from the environment (see the table above).
-    ///
-    /// Reading the variables happens in [`build`](Self::build), so setters always win.
-    pub fn from_env() -> Self {
+    /// A configuration with the built-in defaults, ignoring the environment: filter `info`,
+    /// JSON logs to standard output, no OTLP export, `parentbased_always_on` sampling.
+    pub fn new() -> Self {
         Self {
             service_name: None,
+            service_version: None,
+            env_service_name: None,
+            env_resource: Vec::new(),
             filter: None,
             default_filter: "info".to_owned(),
-            log_format: None,
+            log_format: LogFormat::default(),
             writer: None,
             endpoint: None,
             protocol: None,
+            traces: SignalSettings::default(),
+            logs: SignalSettings::default(),
+            sampler: Sampler::ParentBased(Box::new(Sampler::AlwaysOn)),
             export_traces: None,
-            export_logs: None,
+            export_logs: false,
+            log_bridge: true,
             max_queue_size: 2048,
             log_queue_size: 8192,
             scheduled_delay: Duration::from_secs(1),
@@ -182,15 +228,23 @@ impl TelemetryConfig {
     }
 
     /// Sets the `service.name` used when the environment names none: `OTEL_SERVICE_NAME` (or a
-    /// `service.name` in `OTEL_RESOURCE_ATTRIBUTES`) wins, so a deployment can rename the service
-    /// without a rebuild. Without either, the SDK's `unknown_service:<executable>`.
+    /// `service.name` in `OTEL_RESOURCE_ATTRIBUTES`) read by [`from_env`](Self::from_env) wins,
+    /// so a deployment can rename the service without a rebuild. Defaults to the SDK's
+    /// `unknown_service:<executable>`.
     pub fn with_service_name(mut self, name: impl Into<String>) -> Self {
         self.service_name = Some(name.into());
         self
     }
 
-    /// Sets the log filter directives, ignoring `RUST_LOG`. Defaults to `RUST_LOG`, then
-    /// [`with_default_filter`](Self::with_default_filter).
+    /// Sets the `service.version` used when `OTEL_RESOURCE_ATTRIBUTES` names none (exported with
+    /// every span and written as `service.version` in ECS lines). Defaults to none.
+    pub fn with_service_version(mut self, version: impl Into<String>) -> Self {
+        self.service_version = Some(version.into());
+        self
+    }
+
+    /// Sets the log filter directives, replacing what `RUST_LOG` said. Defaults to `RUST_LOG`
+    /// (read by [`from_env`](Self::from_env)), then [`with_default_filter`](Self::with_default_filter).
     pub fn with_filter(mut self, directives: impl Into<String>) -> Self {
         self.filter = Some(directives.into());
         self
@@ -204,14 +258,16 @@ impl TelemetryConfig {
         self
     }
 
-    /// Sets the local log format. Defaults to `RECWATCH_LOG_FORMAT`, then [`LogFormat::Json`].
+    /// Sets the local log format. Defaults to `RECWATCH_LOG_FORMAT` (read by
+    /// [`from_env`](Self::from_env)), then [`LogFormat::Json`].
     pub fn with_log_format(mut self, format: LogFormat) -> Self {
-        self.log_format = Some(format);
+        self.log_format = format;
         self
     }
 
     /// Sets where log lines go. Defaults to standard output (with colours in the human format
-    /// only when it is a terminal). Lines reach it from a dedicated thread.
+    /// only when it is a terminal). Lines reach it from a dedicated thread through a bounded
+    /// queue ([`with_log_queue_size`](Self::with_log_queue_size)).
     pub fn with_writer<W>(mut self, writer: W) -> Self
     where
         W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
@@ -220,19 +276,25 @@ impl TelemetryConfig {
         self
     }
 
-    /// Sets the OTLP base endpoint (e.g. `http://127.0.0.1:4318`) and turns trace export on.
-    /// For `http/protobuf`, `/v1/traces` and `/v1/logs` are appended.
-    /// Defaults to `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` / `OTEL_EXPORTER_OTLP_ENDPOINT`; with
-    /// neither set, nothing is exported (spans still get ids, so logs carry `trace_id`).
+    /// Sets the OTLP base endpoint (e.g. `http://127.0.0.1:4318`), replacing every endpoint the
+    /// environment named. For `http/protobuf`, `/v1/traces` and `/v1/logs` are appended.
+    /// Defaults to `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` / `_LOGS_ENDPOINT` /
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`; with none, nothing is exported (spans still get ids, so
+    /// logs carry trace ids). Validated by [`build`](Self::build).
     pub fn with_otlp_endpoint(mut self, endpoint: impl Into<String>) -> Self {
-        self.endpoint = Some(endpoint.into());
+        self.endpoint = Some((endpoint.into(), "config"));
+        self.traces.endpoint = None;
+        self.logs.endpoint = None;
         self
     }
 
-    /// Sets the OTLP transport. Defaults to `OTEL_EXPORTER_OTLP_PROTOCOL`, then
+    /// Sets the OTLP transport of both signals, replacing what the environment said. Defaults to
+    /// `OTEL_EXPORTER_OTLP_{TRACES,LOGS}_PROTOCOL`, then `OTEL_EXPORTER_OTLP_PROTOCOL`, then
     /// [`OtlpProtocol::HttpProtobuf`].
     pub fn with_otlp_protocol(mut self, protocol: OtlpProtocol) -> Self {
         self.protocol = Some(protocol);
+        self.traces.protocol = None;
+        self.logs.protocol = None;
         self
     }
 
@@ -244,9 +306,18 @@ impl TelemetryConfig {
     }
 
     /// Turns OTLP log export on or off. Defaults to `OTEL_LOGS_EXPORTER=otlp` (off otherwise).
-    /// Needs an endpoint, like trace export.
+    /// Uses the configured endpoint, or the standard local one.
     pub fn with_log_export(mut self, enabled: bool) -> Self {
-        self.export_logs = Some(enabled);
+        self.export_logs = enabled;
+        self
+    }
+
+    /// Whether [`install`](Self::install) also forwards records of the `log` crate (used by
+    /// many libraries) to the subscriber, so they reach the same output and exporters as
+    /// `tracing` events. [`build`](Self::build) never does: the `log` logger is process-global.
+    /// Defaults to `true`.
+    pub fn with_log_bridge(mut self, enabled: bool) -> Self {
+        self.log_bridge = enabled;
         self
     }
 
@@ -271,71 +342,11 @@ impl TelemetryConfig {
         self
     }
 
-    /// Sets how long dropping the [`Guard`](super::Guard) waits for the final flush, per signal.
+    /// Sets how long dropping the [`Guard`](super::Guard) waits for the final flush, in all.
     /// Defaults to 3 s.
     pub fn with_shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.shutdown_timeout = timeout;
         self
-    }
-}
-
-/// Reads a variable; empty counts as unset.
-pub(crate) fn env_var(name: &'static str) -> Result<Option<String>, TelemetryError> {
-    match std::env::var(name) {
-        Ok(v) if v.trim().is_empty() => Ok(None),
-        Ok(v) => Ok(Some(v)),
-        Err(std::env::VarError::NotPresent) => Ok(None),
-        Err(std::env::VarError::NotUnicode(_)) => Err(TelemetryError::NotUnicode { name }),
-    }
-}
-
-/// Parses `OTEL_TRACES_SAMPLER` / `OTEL_TRACES_SAMPLER_ARG` values.
-pub(crate) fn parse_sampler(name: &str, arg: Option<&str>) -> Result<Sampler, TelemetryError> {
-    let ratio = || -> Result<f64, TelemetryError> {
-        match arg {
-            None => Ok(1.0),
-            Some(a) => match a.trim().parse::<f64>() {
-                Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),
-                _ => Err(TelemetryError::InvalidSamplerArg {
-                    value: a.to_owned(),
-                }),
-            },
-        }
-    };
-    Ok(match name.trim() {
-        "always_on" => Sampler::AlwaysOn,
-        "always_off" => Sampler::AlwaysOff,
-        "traceidratio" => Sampler::TraceIdRatioBased(ratio()?),
-        "parentbased_always_on" => Sampler::ParentBased(Box::new(Sampler::AlwaysOn)),
-        "parentbased_always_off" => Sampler::ParentBased(Box::new(Sampler::AlwaysOff)),
-        "parentbased_traceidratio" => {
-            Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(ratio()?)))
-        }
-        other => {
-            return Err(TelemetryError::UnknownSampler {
-                value: other.to_owned(),
-            })
-        }
-    })
-}
-
-/// Validates an endpoint: an absolute http(s) URI.
-pub(crate) fn check_endpoint(endpoint: &str, origin: &'static str) -> Result<(), TelemetryError> {
-    let uri: http::Uri =
-        endpoint
-            .trim()
-            .parse()
-            .map_err(|source| TelemetryError::InvalidEndpoint {
-                endpoint: endpoint.to_owned(),
-                origin,
-                source,
-            })?;
-    match (uri.scheme_str(), uri.host()) {
-        (Some("http" | "https"), Some(h)) if !h.is_empty() => Ok(()),
-        _ => Err(TelemetryError::EndpointNotHttp {
-            endpoint: endpoint.to_owned(),
-            origin,
-        }),
     }
 }
 
@@ -353,39 +364,6 @@ mod tests {
         assert!(matches!(
             "http/json".parse::<OtlpProtocol>(),
             Err(TelemetryError::UnknownProtocol { .. })
-        ));
-    }
-
-    #[test]
-    fn samplers_parse() {
-        assert!(matches!(
-            parse_sampler("always_on", None).unwrap(),
-            Sampler::AlwaysOn
-        ));
-        assert!(matches!(
-            parse_sampler("traceidratio", Some("0.25")).unwrap(),
-            Sampler::TraceIdRatioBased(r) if r == 0.25
-        ));
-        assert!(matches!(
-            parse_sampler("traceidratio", Some("2")),
-            Err(TelemetryError::InvalidSamplerArg { .. })
-        ));
-        assert!(matches!(
-            parse_sampler("jaeger_remote", None),
-            Err(TelemetryError::UnknownSampler { .. })
-        ));
-    }
-
-    #[test]
-    fn endpoints_checked() {
-        assert!(check_endpoint("http://127.0.0.1:4318", "config").is_ok());
-        assert!(matches!(
-            check_endpoint("not a url", "config"),
-            Err(TelemetryError::InvalidEndpoint { .. })
-        ));
-        assert!(matches!(
-            check_endpoint("127.0.0.1:4318", "config"),
-            Err(TelemetryError::EndpointNotHttp { .. })
         ));
     }
 }

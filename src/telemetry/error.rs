@@ -1,14 +1,21 @@
 //! The error type of [`crate::telemetry`].
 
-/// Why [`init`](crate::telemetry::init) or [`TelemetryConfig::build`](crate::telemetry::TelemetryConfig::build)
-/// could not set telemetry up.
+/// Why telemetry could not be configured ([`TelemetryConfig::from_env`]), built
+/// ([`TelemetryConfig::build`]), installed ([`TelemetryConfig::install`]) or shut down
+/// ([`Guard::shutdown`]).
 ///
-/// Every variant names the setting at fault; nothing here panics on bad configuration.
+/// Every variant names the setting at fault; nothing here panics on bad configuration. The
+/// message says what failed; `source()`, where there is one, says why.
+///
+/// [`TelemetryConfig::from_env`]: crate::telemetry::TelemetryConfig::from_env
+/// [`TelemetryConfig::build`]: crate::telemetry::TelemetryConfig::build
+/// [`TelemetryConfig::install`]: crate::telemetry::TelemetryConfig::install
+/// [`Guard::shutdown`]: crate::telemetry::Guard::shutdown
 ///
 /// ```
 /// use recwatch::telemetry::{TelemetryConfig, TelemetryError};
 ///
-/// let err = TelemetryConfig::from_env()
+/// let err = TelemetryConfig::new()
 ///     .with_otlp_endpoint("collector:4318")
 ///     .build()
 ///     .unwrap_err();
@@ -59,8 +66,8 @@ pub enum TelemetryError {
         value: String,
     },
 
-    /// `RECWATCH_LOG_FORMAT` is not one of `json`, `human`, `off`.
-    #[error("unknown log format `{value}` (supported: json, human, off)")]
+    /// `RECWATCH_LOG_FORMAT` is not one of `json`, `ecs`, `human`, `off`.
+    #[error("unknown log format `{value}` (supported: json, ecs, human, off)")]
     UnknownLogFormat {
         /// The value as given.
         value: String,
@@ -88,7 +95,7 @@ pub enum TelemetryError {
     },
 
     /// gRPC export was asked for outside a Tokio runtime: the tonic channel needs one.
-    #[error("OTLP over gRPC needs a Tokio runtime: call init inside one")]
+    #[error("OTLP over gRPC needs a Tokio runtime: build inside one")]
     NoRuntime {
         /// Tokio's explanation.
         #[source]
@@ -122,13 +129,23 @@ pub enum TelemetryError {
         source: std::io::Error,
     },
 
-    /// Flushing or shutting down an exporter failed or ran past its bounded wait.
-    #[error("could not shut down the {signal} pipeline")]
+    /// Flushing or shutting down an exporter failed.
+    #[error("could not flush or shut down the {signal} pipeline")]
     Shutdown {
         /// `traces` or `logs`.
         signal: &'static str,
         /// The SDK's error.
         #[source]
         source: opentelemetry_sdk::error::OTelSdkError,
+    },
+
+    /// A flush or shutdown ran past its bounded wait (a collector that does not answer, an
+    /// output that does not drain).
+    #[error("the {signal} pipeline did not flush within {timeout:?}")]
+    ShutdownTimedOut {
+        /// `traces`, `logs` or `log lines` (the local output).
+        signal: &'static str,
+        /// The wait that ran out.
+        timeout: std::time::Duration,
     },
 }

@@ -36,7 +36,8 @@ const TRACEPARENT_NAME: &str = "traceparent";
 /// docs/exemplars.md).
 ///
 /// Apply it with axum's `Router::layer` so the matched route is known. The span is recorded by
-/// the subscriber [`init`](super::init) installs; without one it costs next to nothing.
+/// the subscriber [`TelemetryConfig`](super::TelemetryConfig) builds; without one it costs next
+/// to nothing.
 ///
 /// ```
 /// use axum::{routing::get, Router};
@@ -47,6 +48,7 @@ const TRACEPARENT_NAME: &str = "traceparent";
 ///     .layer(TraceLayer::new().with_response_traceparent(true).add_skip_path("/metrics"));
 /// ```
 #[derive(Clone, Debug, Default)]
+#[must_use]
 pub struct TraceLayer {
     config: Arc<Config>,
 }

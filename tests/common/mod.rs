@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: exposition parsing, scraping, the example binary.
 #![allow(dead_code)]
 
+pub mod ecs_spec;
+
 /// Sum of the samples of `name` whose label set contains every `(label, value)` pair.
 /// `None` when no sample matches.
 pub fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
