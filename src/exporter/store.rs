@@ -385,7 +385,7 @@ impl FixedHistogram {
     /// OpenMetrics only and when the bucket holds an exemplar.
     #[cfg_attr(
         not(feature = "telemetry"),
-        allow(unused_variables, clippy::unused_self)
+        allow(unused_variables, clippy::unused_self, clippy::ptr_arg)
     )]
     fn push_exemplar(&self, out: &mut String, index: usize, format: Format) {
         #[cfg(feature = "telemetry")]
