@@ -449,7 +449,7 @@ impl MetricsHandle {
     /// typed `unknown`, so Prometheus stores the same series names from either format),
     /// catalogue units appear as `# UNIT`, the text ends with `# EOF`, and the buckets of
     /// exemplar-capable histograms (the `exemplars` field of their
-    /// [`MetricSpec`](crate::catalogue::MetricSpec)) carry the trace of their latest
+    /// [`catalogue::MetricSpec`]) carry the trace of their latest
     /// observation made in a sampled span: `# {trace_id="…",span_id="…"} value timestamp`
     /// (feature `telemetry`; see docs/exemplars.md).
     ///
