@@ -230,6 +230,13 @@ impl MetricSpec {
         self
     }
 
+    /// Marks a histogram exemplar-capable. The exemplar is the span active when the value is
+    /// recorded (`crate::exemplar::current`); a source that records after leaving the
+    /// observation's span — at the end of a streamed body, say — captures
+    /// `crate::exemplar::active()` while the span is entered and records inside
+    /// `crate::exemplar::with_ids(ids, || …)`, as the HTTP layer does. The streamed-generation
+    /// histograms (time to first token, time per output token, generation duration) are meant
+    /// to get this too.
     pub(crate) const fn exemplars(mut self) -> Self {
         self.exemplars = true;
         self
