@@ -13,6 +13,13 @@
 //! - `traced_access_log_ecs`: plus `AccessLogLayer`, one ECS line per request formatted on the
 //!   request's thread and written to `io::sink` by the log writer thread.
 //!
+//! The `exemplar` group measures what exemplars add to one histogram observation, same run:
+//! - `plain_histogram`: a histogram without exemplars (`queue_wait_seconds`), in a sampled span;
+//! - `capable_no_span`: `recommendation_request_duration_seconds`, no span entered (the check
+//!   that finds no sampled context);
+//! - `capable_sampled_span`: the same inside an entered, sampled span (ids read from the active
+//!   OpenTelemetry context, clock read, bucket slot written).
+//!
 //! ```text
 //! ROTEL_AGENT=$(python3 -c 'import os,rotel;print(os.path.dirname(rotel.__file__)+"/rotel-agent")') \
 //!   cargo bench --no-default-features --features telemetry,http --bench telemetry
@@ -206,6 +213,40 @@ fn bench(c: &mut Criterion) {
         guard.dropped_log_lines()
     );
     let _ = guard.shutdown(Duration::from_secs(3));
+    bench_exemplars(c);
+}
+
+fn bench_exemplars(c: &mut Criterion) {
+    let labels = [
+        ("method", "GET"),
+        ("endpoint", "/movies/{id}"),
+        ("status", "200"),
+    ];
+    let capable = metrics::histogram!(recwatch::catalogue::REQUEST_DURATION_SECONDS.name, &labels);
+    let plain = metrics::histogram!("queue_wait_seconds", &labels);
+    let (dispatch, guard) = TelemetryConfig::new()
+        .with_filter("info")
+        .with_log_format(LogFormat::Off)
+        .with_trace_export(false)
+        .build()
+        .expect("telemetry without export")
+        .into_parts();
+    let mut group = c.benchmark_group("exemplar");
+    tracing::dispatcher::with_default(&dispatch, || {
+        group.bench_function("capable_no_span", |b| {
+            b.iter(|| capable.record(black_box(0.042)))
+        });
+        let span = tracing::info_span!("request");
+        let _entered = span.enter();
+        group.bench_function("plain_histogram", |b| {
+            b.iter(|| plain.record(black_box(0.042)))
+        });
+        group.bench_function("capable_sampled_span", |b| {
+            b.iter(|| capable.record(black_box(0.042)))
+        });
+    });
+    group.finish();
+    drop(guard);
 }
 
 criterion_group!(benches, bench);

@@ -62,7 +62,8 @@
 //! # Modules
 //!
 //! - [`catalogue`]: every metric recwatch emits, listable and as JSON.
-//! - [`exporter`]: recorder install, bucket layouts, `/metrics` route and standalone listener.
+//! - [`exporter`]: recorder install, bucket layouts, `/metrics` route and standalone listener;
+//!   Prometheus text, or OpenMetrics with exemplars for scrapers that ask for it.
 //! - [`http`]: the tower layer (`recommendation_requests_total`, `…_duration_seconds`,
 //!   `…_in_flight`), route-template labels, cancellation and panic accounting.
 //! - [`active_users`]: `recommendation_active_users` over a sliding window, in fixed memory.
@@ -92,7 +93,7 @@
 //! | `sampler` | yes | [`sampler`] (sysinfo) |
 //! | `nvml` | yes | NVIDIA GPU sampling (nvml-wrapper; `libnvidia-ml.so.1` is loaded at run time, nothing is needed to build) |
 //! | `generation` | yes | streamed generation tracking in [`inference`]: time to first token, tokens, cost (futures-core) |
-//! | `telemetry` | no | `telemetry`: `TelemetryConfig` (env filter, JSON/ECS logs, OTLP traces and logs, `log` bridge), the HTTP `TraceLayer` and `AccessLogLayer`, W3C propagation, `inference` spans (tracing, OpenTelemetry) |
+//! | `telemetry` | no | `telemetry`: `TelemetryConfig` (env filter, JSON/ECS logs, OTLP traces and logs, `log` bridge), the HTTP `TraceLayer` and `AccessLogLayer`, W3C propagation, `inference` spans, exemplars on latency buckets (tracing, OpenTelemetry) |
 //! | `drift` | no | `drift`: drift detection over polars frames (KS, chi-square, Z, PSI, Wasserstein, Jensen–Shannon) |
 //! | `dashboard` | no | `dashboard`: the built-in monitoring page (plotters SVG charts; reqwest for Prometheus mode) |
 //! | `wandb` | no | `tracking::wandb`: W&B offline runs (prost, crc32fast, sha2, crossbeam-channel) |
@@ -111,6 +112,7 @@ pub mod dashboard;
 #[cfg(feature = "drift")]
 pub mod drift;
 pub mod error;
+mod exemplar;
 pub mod exporter;
 #[cfg(feature = "http")]
 pub mod http;

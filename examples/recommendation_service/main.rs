@@ -13,7 +13,8 @@
 //! - `POST /explain` with `{"user_id": u64, "movie_id": u64}` → a streamed explanation
 //!   (server-sent events) from a deterministic stand-in for an LLM (see `explain.rs`);
 //! - `GET /healthz` → 200;
-//! - `GET /metrics` → Prometheus text exposition;
+//! - `GET /metrics` → Prometheus text exposition (OpenMetrics with exemplars for scrapers that
+//!   ask for it, such as Prometheus);
 //! - `GET /dashboard` → the built-in monitoring page (with `--features dashboard`).
 //!
 //! Options: `--addr ADDR` (default `127.0.0.1:8000`), `--metrics-addr ADDR` (also serve

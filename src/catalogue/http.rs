@@ -20,7 +20,7 @@ pub const REQUESTS_TOTAL: MetricSpec = MetricSpec::new(
 .labels(LABELS);
 
 /// `recommendation_request_duration_seconds` / `http_server_request_duration_seconds`: HTTP
-/// request latency (histogram; method, endpoint, status).
+/// request latency (histogram; method, endpoint, status; exemplars link buckets to traces).
 pub const REQUEST_DURATION_SECONDS: MetricSpec = MetricSpec::new(
     "recommendation_request_duration_seconds",
     Histogram,
@@ -30,7 +30,8 @@ pub const REQUEST_DURATION_SECONDS: MetricSpec = MetricSpec::new(
 )
 .labels(LABELS)
 .otel("http_server_request_duration_seconds", OTEL_LABELS)
-.buckets(DEFAULT_REQUEST_BUCKETS);
+.buckets(DEFAULT_REQUEST_BUCKETS)
+.exemplars();
 
 /// `recommendation_requests_in_flight` / `http_server_active_requests`: requests being handled
 /// (gauge; method, endpoint).

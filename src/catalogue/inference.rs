@@ -5,7 +5,7 @@ use super::{
 };
 
 /// `model_inference_duration_seconds`: model call latency (histogram; model, outcome, and
-/// `model_version` when the call site names one).
+/// `model_version` when the call site names one; exemplars link buckets to traces).
 pub const INFERENCE_DURATION_SECONDS: MetricSpec = MetricSpec::new(
     "model_inference_duration_seconds",
     Histogram,
@@ -14,7 +14,8 @@ pub const INFERENCE_DURATION_SECONDS: MetricSpec = MetricSpec::new(
     "Model inference latency in seconds, by model and outcome.",
 )
 .labels(&["model", "model_version", "outcome"])
-.buckets(DEFAULT_INFERENCE_BUCKETS);
+.buckets(DEFAULT_INFERENCE_BUCKETS)
+.exemplars();
 
 /// `model_inference_batch_size`: items per batched call (histogram; model, `model_version`).
 pub const INFERENCE_BATCH_SIZE: MetricSpec = MetricSpec::new(

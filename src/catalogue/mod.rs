@@ -174,13 +174,17 @@ pub struct MetricSpec {
     /// Series leave the exposition when not updated for the exporter's idle timeout (series of
     /// a GPU that disappeared).
     pub expires: bool,
+    /// Each bucket keeps an exemplar — the trace id, span id, value and time of its latest
+    /// observation made in a sampled span — shown in the OpenMetrics exposition (feature
+    /// `telemetry`; see docs/exemplars.md).
+    pub exemplars: bool,
     /// The capability (and Cargo feature) that records it: `http`, `inference`, `sampler`, ….
     pub source: &'static str,
 }
 
 impl MetricSpec {
     /// A specification with no OpenTelemetry name, no labels, no buckets, not fractional, not
-    /// expiring. Used by the catalogue's own tables.
+    /// expiring, without exemplars. Used by the catalogue's own tables.
     pub(crate) const fn new(
         name: &'static str,
         kind: MetricKind,
@@ -199,6 +203,7 @@ impl MetricSpec {
             buckets: None,
             fractional: false,
             expires: false,
+            exemplars: false,
             source,
         }
     }
@@ -230,6 +235,18 @@ impl MetricSpec {
 
     pub(crate) const fn expiring(mut self) -> Self {
         self.expires = true;
+        self
+    }
+
+    /// Marks a histogram exemplar-capable. The exemplar is the span active when the value is
+    /// recorded (`crate::exemplar::current`); a source that records after leaving the
+    /// observation's span — at the end of a streamed body, say — captures
+    /// `crate::exemplar::active()` while the span is entered and records inside
+    /// `crate::exemplar::with_ids(ids, || …)`, as the HTTP layer does. The streamed-generation
+    /// histograms (time to first token, time per output token, generation duration) are meant
+    /// to get this too.
+    pub(crate) const fn exemplars(mut self) -> Self {
+        self.exemplars = true;
         self
     }
 
@@ -383,6 +400,9 @@ mod tests {
             }
             if spec.kind == MetricKind::Counter || spec.fractional {
                 assert!(spec.name.ends_with("_total"), "{}", spec.name);
+            }
+            if spec.exemplars {
+                assert_eq!(spec.kind, MetricKind::Histogram, "{}", spec.name);
             }
             if let Some(b) = spec.buckets {
                 assert_eq!(spec.kind, MetricKind::Histogram, "{}", spec.name);

@@ -61,7 +61,7 @@ pub use crate::catalogue::{
     DEFAULT_REQUEST_BUCKETS,
 };
 #[cfg(feature = "http")]
-pub use route::{ListenerConfig, ListenerHandle, CONTENT_TYPE};
+pub use route::{ListenerConfig, ListenerHandle, CONTENT_TYPE, OPENMETRICS_CONTENT_TYPE};
 
 pub use crate::error::ExporterError;
 
@@ -444,6 +444,41 @@ impl MetricsHandle {
         text
     }
 
+    /// Renders the OpenMetrics 1.0 text exposition, after running the registered collectors.
+    ///
+    /// The same series as [`render`](Self::render), as OpenMetrics metric families: counters
+    /// are families without `_total` (their samples keep it; a counter whose name lacks it is
+    /// typed `unknown`, so Prometheus stores the same series names from either format),
+    /// catalogue units appear as `# UNIT`, the text ends with `# EOF`, and the buckets of
+    /// exemplar-capable histograms (the `exemplars` field of their
+    /// [`catalogue::MetricSpec`]) carry the trace of their latest
+    /// observation made in a sampled span: `# {trace_id="…",span_id="…"} value timestamp`
+    /// (feature `telemetry`; see docs/exemplars.md).
+    ///
+    /// The `/metrics` route serves this to scrapers that send
+    /// `Accept: application/openmetrics-text` (Prometheus does).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (recorder, handle) = recwatch::exporter::ExporterBuilder::new().build();
+    /// metrics::with_local_recorder(&recorder, || {
+    ///     metrics::counter!("recommendation_requests_total").increment(1);
+    /// });
+    /// let text = handle.render_openmetrics();
+    /// assert!(text.contains("# TYPE recommendation_requests counter\n"));
+    /// assert!(text.contains("recommendation_requests_total 1\n"));
+    /// assert!(text.ends_with("# EOF\n"));
+    /// ```
+    pub fn render_openmetrics(&self) -> String {
+        self.run_collectors();
+        let mut text = String::with_capacity(16 * 1024);
+        self.shared.store.render_openmetrics_into(&mut text);
+        openmetrics_from_prometheus(&retype_fractional(self.shared.expiring.render()), &mut text);
+        text.push_str("# EOF\n");
+        text
+    }
+
     fn run_collectors(&self) {
         // Clone the list and release the lock before running: a collector may register
         // another collector (or render) without deadlocking.
@@ -503,9 +538,191 @@ fn retype_fractional(mut text: String) -> String {
     text
 }
 
+/// Rewrites the Prometheus text of the expiring gauges as OpenMetrics families: HELP escaped
+/// for OpenMetrics, counter families without `_total`, catalogue units, no blank lines.
+fn openmetrics_from_prometheus(text: &str, out: &mut String) {
+    use std::fmt::Write as _;
+    // The upstream exporter writes HELP, then TYPE, then the samples of each family.
+    let mut help: Option<(&str, &str)> = None;
+    for line in text.lines() {
+        if line.is_empty() {
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            help = rest.split_once(' ');
+        } else if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let Some((name, kind)) = rest.split_once(' ') else {
+                continue;
+            };
+            let (family, kind) = store::openmetrics_family(name, kind);
+            if let Some((_, text)) = help.take().filter(|(n, _)| *n == name) {
+                // Backslashes and newlines are already escaped; OpenMetrics also escapes quotes.
+                let _ = writeln!(out, "# HELP {family} {}", text.replace('"', "\\\""));
+            }
+            let _ = writeln!(out, "# TYPE {family} {kind}");
+            store::push_unit(out, name, family);
+        } else if !line.starts_with('#') {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Records one of each kind of series the exporter renders.
+    fn record_sample_series(recorder: &RecwatchRecorder) {
+        metrics::with_local_recorder(recorder, || {
+            let labels = [
+                ("method", "GET"),
+                ("endpoint", "/movies/{id}"),
+                ("status", "200"),
+            ];
+            metrics::counter!(catalogue::REQUESTS_TOTAL.name, &labels).increment(3);
+            metrics::counter!("cache_hits_total").increment(2);
+            metrics::describe_counter!("cache_hits_total", "Cache hits.");
+            metrics::describe_histogram!("queue_wait_seconds", "Queue wait \\ in \"seconds\".");
+            for v in [0.004, 0.02, 0.3, 7.0, 100.0] {
+                metrics::histogram!(catalogue::REQUEST_DURATION_SECONDS.name, &labels).record(v);
+            }
+            metrics::histogram!("queue_wait_seconds", "x" => "a\"b").record(0.3);
+            metrics::gauge!(catalogue::REQUESTS_IN_FLIGHT.name, "method" => "GET", "endpoint" => "/").set(2.0);
+            metrics::gauge!("process_cpu_seconds_total").set(1.25);
+            metrics::gauge!("gpu_usage_percent", "gpu" => "0").set(40.0);
+            metrics::gauge!("gpu_energy_joules_total", "gpu" => "0").set(12.5);
+        });
+    }
+
+    /// Clients that do not ask for OpenMetrics get exactly the text they always got.
+    #[test]
+    fn plain_text_exposition_is_pinned() {
+        let (recorder, handle) = ExporterBuilder::new().with_service("svc").build();
+        record_sample_series(&recorder);
+        let text = handle.render();
+        // The families of the expiring gauges come from `metrics-exporter-prometheus` in hash
+        // order: compare those as a set, everything else byte for byte.
+        let split = |t: &str| -> (String, Vec<String>) {
+            let at = t.find("# HELP gpu_").unwrap_or(t.len());
+            let mut upstream: Vec<String> =
+                t[at..].split_inclusive("\n\n").map(str::to_owned).collect();
+            upstream.sort();
+            (t[..at].to_owned(), upstream)
+        };
+        assert_eq!(split(&text), split(PINNED_PLAIN_TEXT), "{text}");
+    }
+
+    /// Generated by the exporter before OpenMetrics existed; passes `promtool check metrics`.
+    const PINNED_PLAIN_TEXT: &str = include_str!("../../tests/fixtures/exposition_plain.prom");
+
+    #[test]
+    fn openmetrics_exposition_of_the_same_series() {
+        let (recorder, handle) = ExporterBuilder::new().with_service("svc").build();
+        record_sample_series(&recorder);
+        metrics::with_local_recorder(&recorder, || {
+            metrics::counter!("bare_counter").increment(1);
+        });
+        let text = handle.render_openmetrics();
+        assert!(text.ends_with("\n# EOF\n"), "{text}");
+        assert_eq!(text.matches("# EOF").count(), 1, "{text}");
+        assert!(!text.contains("\n\n"), "no blank lines:\n{text}");
+        for expected in [
+            "# HELP cache_hits Cache hits.\n# TYPE cache_hits counter\ncache_hits_total{service=\"svc\"} 2\n",
+            "# TYPE bare_counter unknown\nbare_counter{service=\"svc\"} 1\n",
+            "# TYPE recommendation_requests counter\nrecommendation_requests_total{",
+            "# TYPE process_cpu_seconds counter\n# UNIT process_cpu_seconds seconds\nprocess_cpu_seconds_total{service=\"svc\"} 1.25\n",
+            "# TYPE recommendation_requests_in_flight gauge\nrecommendation_requests_in_flight{",
+            "# TYPE recommendation_request_duration_seconds histogram\n# UNIT recommendation_request_duration_seconds seconds\n",
+            "status=\"200\",le=\"+Inf\"} 5\n",
+            "# HELP queue_wait_seconds Queue wait \\\\ in \\\"seconds\\\".\n# TYPE queue_wait_seconds histogram\nqueue_wait_seconds_bucket{",
+            "# HELP gpu_usage_percent GPU utilisation, 0-100.\n# TYPE gpu_usage_percent gauge\n# UNIT gpu_usage_percent percent\ngpu_usage_percent{service=\"svc\",gpu=\"0\"} 40\n",
+            "# TYPE gpu_energy_joules counter\n# UNIT gpu_energy_joules joules\ngpu_energy_joules_total{service=\"svc\",gpu=\"0\"} 12.5\n",
+        ] {
+            assert!(text.contains(expected), "missing {expected:?} in\n{text}");
+        }
+        // The samples are those of the Prometheus text (upstream families come in hash order).
+        let samples = |t: &str| -> Vec<String> {
+            t.lines()
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(|l| l.split(" # ").next().unwrap_or(l).to_owned())
+                .collect::<Vec<_>>()
+        };
+        let plain = handle.render();
+        let (mut om, mut plain) = (samples(&text), samples(&plain));
+        om.sort();
+        plain.sort();
+        assert_eq!(om, plain);
+        assert!(!text.contains("trace_id"), "no span, no exemplar:\n{text}");
+    }
+
+    #[cfg(feature = "telemetry")]
+    #[test]
+    fn exemplars_of_sampled_spans_only_on_capable_histograms() {
+        use opentelemetry::trace::{
+            SpanContext, SpanId, TraceContextExt as _, TraceFlags, TraceId, TraceState,
+        };
+        let context = |trace: u128, span: u64, flags| {
+            opentelemetry::Context::new().with_remote_span_context(SpanContext::new(
+                TraceId::from_bytes(trace.to_be_bytes()),
+                SpanId::from_bytes(span.to_be_bytes()),
+                flags,
+                true,
+                TraceState::default(),
+            ))
+        };
+        let (recorder, handle) = ExporterBuilder::new().build();
+        let name = catalogue::REQUEST_DURATION_SECONDS.name;
+        metrics::with_local_recorder(&recorder, || {
+            {
+                let _cx = context(0xabc, 0x1, TraceFlags::SAMPLED).attach();
+                metrics::histogram!(name).record(0.02);
+                metrics::histogram!(name).record(0.03);
+                metrics::histogram!("queue_wait_seconds").record(0.02);
+            }
+            {
+                let _cx = context(0xdef, 0x2, TraceFlags::default()).attach();
+                metrics::histogram!(name).record(7.0);
+            }
+            metrics::histogram!(name).record(70.0);
+        });
+        let text = handle.render_openmetrics();
+        let bucket = |le: &str| {
+            let prefix = format!("{name}_bucket{{le=\"{le}\"}} ");
+            text.lines()
+                .find(|l| l.starts_with(&prefix))
+                .unwrap_or_else(|| panic!("no {prefix} in\n{text}"))
+                .to_owned()
+        };
+        // The latest sampled observation of the 0.025 < v <= 0.05 bucket.
+        let line = bucket("0.05");
+        assert!(
+            line.starts_with(&format!(
+                "{name}_bucket{{le=\"0.05\"}} 2 # {{trace_id=\"{:032x}\",span_id=\"{:016x}\"}} 0.03 ",
+                0xabc, 0x1
+            )),
+            "{line}"
+        );
+        let ts: f64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+        assert!(ts > 1.6e9, "{line}");
+        assert!(bucket("0.025").contains(" # {trace_id="), "{text}");
+        assert!(
+            !bucket("10").contains('#'),
+            "unsampled span: no exemplar\n{text}"
+        );
+        assert!(
+            !bucket("+Inf").contains('#'),
+            "no span: no exemplar\n{text}"
+        );
+        assert!(
+            text.lines()
+                .filter(|l| l.starts_with("queue_wait_seconds_bucket"))
+                .all(|l| !l.contains('#')),
+            "not exemplar-capable:\n{text}"
+        );
+        // The Prometheus text never carries exemplars.
+        assert!(!handle.render().contains("trace_id"));
+    }
 
     #[test]
     fn label_names_are_validated() {

@@ -14,6 +14,11 @@ use super::{ExporterError, MetricsHandle};
 /// `Content-Type` of the Prometheus text exposition format.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
+/// `Content-Type` of the OpenMetrics 1.0 text exposition format, served to scrapers whose
+/// `Accept` header prefers it.
+pub const OPENMETRICS_CONTENT_TYPE: &str =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
 /// Settings of the standalone `/metrics` listener.
 ///
 /// # Examples
@@ -163,16 +168,72 @@ fn authorized(headers: &HeaderMap, token: Option<&str>) -> bool {
         .is_some_and(|given| constant_time_eq(given.trim().as_bytes(), token.as_bytes()))
 }
 
-fn exposition(handle: &MetricsHandle) -> Response {
+/// Whether the `Accept` headers ask for OpenMetrics at least as much as for plain text.
+///
+/// Only an explicit `application/openmetrics-text` (version 1.0.0, 0.0.1 or unspecified) with
+/// a quality above zero, and at least that of `text/plain`, `text/*` or `*/*`, selects it, so
+/// clients that send no `Accept`, or `*/*`, keep getting the Prometheus text format.
+fn wants_openmetrics(headers: &HeaderMap) -> bool {
+    let mut openmetrics = 0.0f32;
+    let mut plain = 0.0f32;
+    let ranges = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','));
+    for range in ranges {
+        let mut parts = range.split(';').map(str::trim);
+        let media = parts.next().unwrap_or_default().to_ascii_lowercase();
+        let mut q = 1.0f32;
+        let mut version = None;
+        for param in parts {
+            match param.split_once('=').map(|(k, v)| (k.trim(), v.trim())) {
+                Some((k, v)) if k.eq_ignore_ascii_case("q") => {
+                    q = v
+                        .parse()
+                        .ok()
+                        .filter(|q: &f32| (0.0..=1.0).contains(q))
+                        .unwrap_or(0.0);
+                }
+                Some((k, v)) if k.eq_ignore_ascii_case("version") => version = Some(v),
+                _ => {}
+            }
+        }
+        match media.as_str() {
+            "application/openmetrics-text"
+                if matches!(version, None | Some("1.0.0") | Some("0.0.1")) =>
+            {
+                openmetrics = openmetrics.max(q);
+            }
+            "text/plain" | "text/*" | "*/*" => plain = plain.max(q),
+            _ => {}
+        }
+    }
+    openmetrics > 0.0 && openmetrics >= plain
+}
+
+fn exposition(handle: &MetricsHandle, headers: &HeaderMap) -> Response {
+    let (content_type, body) = if wants_openmetrics(headers) {
+        (OPENMETRICS_CONTENT_TYPE, handle.render_openmetrics())
+    } else {
+        (CONTENT_TYPE, handle.render())
+    };
     (
-        [(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE))],
-        handle.render(),
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (header::VARY, HeaderValue::from_static("accept")),
+        ],
+        body,
     )
         .into_response()
 }
 
 impl MetricsHandle {
     /// An axum router serving the exposition on `GET /metrics`, to merge into the application.
+    ///
+    /// Scrapers whose `Accept` header asks for `application/openmetrics-text` (Prometheus
+    /// does) get [`render_openmetrics`](Self::render_openmetrics) with exemplars; every other
+    /// client gets the Prometheus text of [`render`](Self::render).
     ///
     /// # Examples
     ///
@@ -197,7 +258,10 @@ impl MetricsHandle {
         S: Clone + Send + Sync + 'static,
     {
         let handle = self.clone();
-        Router::new().route(path, get(move || async move { exposition(&handle) }))
+        Router::new().route(
+            path,
+            get(move |headers: HeaderMap| async move { exposition(&handle, &headers) }),
+        )
     }
 
     fn protected_router(&self, path: &str, token: Option<Arc<str>>) -> Router {
@@ -206,7 +270,7 @@ impl MetricsHandle {
             path,
             get(move |headers: HeaderMap| async move {
                 if authorized(&headers, token.as_deref()) {
-                    exposition(&handle)
+                    exposition(&handle, &headers)
                 } else {
                     (
                         StatusCode::UNAUTHORIZED,
@@ -286,6 +350,32 @@ mod tests {
         assert!(!authorized(&headers, Some("tt")));
         headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic t"));
         assert!(!authorized(&headers, Some("t")));
+    }
+
+    #[test]
+    fn accept_negotiation() {
+        let wants = |accept: &[&str]| {
+            let mut headers = HeaderMap::new();
+            for a in accept {
+                headers.append(header::ACCEPT, HeaderValue::from_str(a).unwrap());
+            }
+            wants_openmetrics(&headers)
+        };
+        // What Prometheus 2.x sends.
+        assert!(wants(&["application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"]));
+        assert!(wants(&["application/openmetrics-text"]));
+        assert!(wants(&[
+            "text/plain;q=0.5",
+            "Application/OpenMetrics-Text; q=0.9"
+        ]));
+        assert!(!wants(&[]));
+        assert!(!wants(&["*/*"]));
+        assert!(!wants(&["text/plain"]));
+        assert!(!wants(&["text/plain, application/openmetrics-text;q=0.5"]));
+        assert!(!wants(&["application/openmetrics-text;q=0"]));
+        assert!(!wants(&["application/openmetrics-text;version=2.0.0"]));
+        assert!(!wants(&["application/openmetrics-text;q=bogus"]));
+        assert!(!wants(&["application/json"]));
     }
 
     #[test]

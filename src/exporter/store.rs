@@ -17,6 +17,8 @@ use std::sync::{Arc, RwLock};
 use metrics::{HistogramFn, Key, KeyName, SharedString};
 
 use crate::catalogue;
+#[cfg(feature = "telemetry")]
+use crate::exemplar;
 
 use metrics_util::registry::{Registry, Storage};
 
@@ -26,12 +28,19 @@ pub(crate) struct FixedHistogram {
     /// Non-cumulative counts; the last one is the `+Inf` overflow bucket.
     counts: Box<[AtomicU64]>,
     sum_bits: AtomicU64,
+    /// One exemplar per bucket (same indices as `counts`), for histograms the catalogue marks
+    /// as exemplar-capable; `None` for the others, and absent without `telemetry`.
+    #[cfg(feature = "telemetry")]
+    exemplars: Option<Box<[exemplar::Slot]>>,
 }
 
 impl FixedHistogram {
-    fn new(bounds: Arc<[f64]>) -> Self {
+    #[cfg_attr(not(feature = "telemetry"), allow(unused_variables))]
+    fn new(bounds: Arc<[f64]>, exemplars: bool) -> Self {
         let counts = (0..=bounds.len()).map(|_| AtomicU64::new(0)).collect();
         Self {
+            #[cfg(feature = "telemetry")]
+            exemplars: exemplars.then(|| (0..=bounds.len()).map(|_| Default::default()).collect()),
             bounds,
             counts,
             sum_bits: AtomicU64::new(0f64.to_bits()),
@@ -45,6 +54,12 @@ impl FixedHistogram {
         }
         let index = self.bounds.partition_point(|b| *b < value);
         self.counts[index].fetch_add(n, Ordering::Relaxed);
+        #[cfg(feature = "telemetry")]
+        if let Some(slots) = &self.exemplars {
+            if let Some(ids) = exemplar::current() {
+                slots[index].store(ids, value);
+            }
+        }
         let delta = value * n as f64;
         let mut current = self.sum_bits.load(Ordering::Relaxed);
         loop {
@@ -109,7 +124,11 @@ impl Storage<Key> for StoreStorage {
     }
 
     fn histogram(&self, key: &Key) -> Self::Histogram {
-        Arc::new(FixedHistogram::new(self.layouts.for_name(key.name())))
+        let exemplars = catalogue::find(key.name()).is_some_and(|spec| spec.exemplars);
+        Arc::new(FixedHistogram::new(
+            self.layouts.for_name(key.name()),
+            exemplars,
+        ))
     }
 }
 
@@ -205,21 +224,25 @@ impl Store {
             .get_or_create_gauge(key, |g| metrics::Gauge::from_arc(g.clone()))
     }
 
-    fn push_help(&self, out: &mut String, name: &str) {
+    /// `# HELP` of `name` (a `describe_*!` text, else the catalogue's), written for `family`.
+    fn push_help(&self, out: &mut String, name: &str, family: &str, format: Format) {
         let descriptions = self.descriptions.read().unwrap_or_else(|p| p.into_inner());
         let help = descriptions
             .get(name)
             .map(|h| &**h)
             .or_else(|| catalogue::find(name).map(|s| s.help));
         if let Some(help) = help {
-            let _ = write!(out, "# HELP {name} ");
-            push_help(out, help);
+            let _ = write!(out, "# HELP {family} ");
+            match format {
+                Format::Prometheus => push_help(out, help),
+                Format::OpenMetrics => push_escaped(out, help),
+            }
             out.push('\n');
         }
     }
 
     /// Renders counters and gauges (`scalar` families).
-    fn render_scalars(&self, out: &mut String) {
+    fn render_scalars(&self, out: &mut String, format: Format) {
         let mut families: BTreeMap<String, ScalarFamily> = BTreeMap::new();
         self.registry.visit_counters(|key, c| {
             let name = sanitize_name(key.name());
@@ -245,8 +268,18 @@ impl Store {
         });
         for (name, (kind, mut series)) in families {
             series.sort_by(|a, b| a.0.cmp(&b.0));
-            self.push_help(out, &name);
-            let _ = writeln!(out, "# TYPE {name} {kind}");
+            match format {
+                Format::Prometheus => {
+                    self.push_help(out, &name, &name, format);
+                    let _ = writeln!(out, "# TYPE {name} {kind}");
+                }
+                Format::OpenMetrics => {
+                    let (family, kind) = openmetrics_family(&name, kind);
+                    self.push_help(out, &name, family, format);
+                    let _ = writeln!(out, "# TYPE {family} {kind}");
+                    push_unit(out, &name, family);
+                }
+            }
             for (labels, v) in series {
                 out.push_str(&name);
                 if labels.len() > 1 {
@@ -257,7 +290,9 @@ impl Store {
                 push_value(out, v);
                 out.push('\n');
             }
-            out.push('\n');
+            if format == Format::Prometheus {
+                out.push('\n');
+            }
         }
     }
 
@@ -286,12 +321,20 @@ impl Store {
         out
     }
 
+    /// Renders every series in the Prometheus text format (version 0.0.4).
     pub(crate) fn render_into(&self, out: &mut String) {
-        self.render_scalars(out);
-        self.render_histograms(out);
+        self.render_scalars(out, Format::Prometheus);
+        self.render_histograms(out, Format::Prometheus);
     }
 
-    fn render_histograms(&self, out: &mut String) {
+    /// Renders every series as OpenMetrics 1.0 metric families, with the exemplars of
+    /// exemplar-capable histograms, without the final `# EOF`.
+    pub(crate) fn render_openmetrics_into(&self, out: &mut String) {
+        self.render_scalars(out, Format::OpenMetrics);
+        self.render_histograms(out, Format::OpenMetrics);
+    }
+
+    fn render_histograms(&self, out: &mut String, format: Format) {
         let mut families: BTreeMap<String, Vec<(String, Arc<FixedHistogram>)>> = BTreeMap::new();
         self.registry.visit_histograms(|key, h| {
             families
@@ -301,16 +344,23 @@ impl Store {
         });
         for (name, mut series) in families {
             series.sort_by(|a, b| a.0.cmp(&b.0));
-            self.push_help(out, &name);
+            self.push_help(out, &name, &name, format);
             let _ = writeln!(out, "# TYPE {name} histogram");
+            if format == Format::OpenMetrics {
+                push_unit(out, &name, &name);
+            }
             for (labels, h) in series {
                 let mut cumulative = 0u64;
                 for (i, bound) in h.bounds.iter().enumerate() {
                     cumulative += h.counts[i].load(Ordering::Relaxed);
-                    let _ = writeln!(out, "{name}_bucket{labels}le=\"{bound}\"}} {cumulative}");
+                    let _ = write!(out, "{name}_bucket{labels}le=\"{bound}\"}} {cumulative}");
+                    h.push_exemplar(out, i, format);
+                    out.push('\n');
                 }
                 cumulative += h.counts[h.bounds.len()].load(Ordering::Relaxed);
-                let _ = writeln!(out, "{name}_bucket{labels}le=\"+Inf\"}} {cumulative}");
+                let _ = write!(out, "{name}_bucket{labels}le=\"+Inf\"}} {cumulative}");
+                h.push_exemplar(out, h.bounds.len(), format);
+                out.push('\n');
                 let sum = f64::from_bits(h.sum_bits.load(Ordering::Relaxed));
                 let mut sum_text = String::new();
                 push_value(&mut sum_text, sum);
@@ -323,7 +373,79 @@ impl Store {
                 let _ = writeln!(out, "{name}_sum{closed} {sum_text}");
                 let _ = writeln!(out, "{name}_count{closed} {cumulative}");
             }
-            out.push('\n');
+            if format == Format::Prometheus {
+                out.push('\n');
+            }
+        }
+    }
+}
+
+impl FixedHistogram {
+    /// Appends ` # {trace_id="…",span_id="…"} value timestamp` for bucket `index`, in
+    /// OpenMetrics only and when the bucket holds an exemplar.
+    #[cfg_attr(
+        not(feature = "telemetry"),
+        allow(unused_variables, clippy::unused_self, clippy::ptr_arg)
+    )]
+    fn push_exemplar(&self, out: &mut String, index: usize, format: Format) {
+        #[cfg(feature = "telemetry")]
+        if format == Format::OpenMetrics {
+            if let Some(e) = self
+                .exemplars
+                .as_ref()
+                .and_then(|slots| slots[index].load())
+            {
+                let _ = write!(
+                    out,
+                    " # {{trace_id=\"{:032x}\",span_id=\"{:016x}\"}} ",
+                    e.ids.trace_id, e.ids.span_id
+                );
+                push_value(out, e.value);
+                let _ = write!(
+                    out,
+                    " {}.{:03}",
+                    e.unix_nanos / 1_000_000_000,
+                    e.unix_nanos % 1_000_000_000 / 1_000_000
+                );
+            }
+        }
+    }
+}
+
+/// Which text format to render.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Format {
+    /// Prometheus text format 0.0.4.
+    Prometheus,
+    /// OpenMetrics 1.0 text format.
+    OpenMetrics,
+}
+
+/// The OpenMetrics family name and type of a scalar family named `name` with Prometheus type
+/// `kind`.
+///
+/// OpenMetrics counters are families without the `_total` that their samples carry. A counter
+/// whose name lacks `_total` is typed `unknown`, so Prometheus stores it under the same series
+/// name whichever format it scrapes.
+pub(crate) fn openmetrics_family<'a>(name: &'a str, kind: &'a str) -> (&'a str, &'a str) {
+    match (kind, name.strip_suffix("_total")) {
+        ("counter", Some(family)) if !family.is_empty() => (family, "counter"),
+        ("counter", _) => (name, "unknown"),
+        _ => (name, kind),
+    }
+}
+
+/// `# UNIT` of a catalogue metric, when the family name ends in its unit (which OpenMetrics
+/// requires of a family with a unit).
+pub(crate) fn push_unit(out: &mut String, name: &str, family: &str) {
+    if let Some(spec) = catalogue::find(name) {
+        let unit = spec.unit.as_str();
+        if !unit.is_empty()
+            && family
+                .strip_suffix(unit)
+                .is_some_and(|rest| rest.ends_with('_'))
+        {
+            let _ = writeln!(out, "# UNIT {family} {unit}");
         }
     }
 }

@@ -10,6 +10,7 @@ use pin_project_lite::pin_project;
 
 use super::body::ResponseBody;
 use super::labels::{RouteRef, StatusKey, STATUS_CANCELLED};
+use crate::exemplar::{self, TraceIds};
 
 /// Records one request when finished, or on drop: as `500` while panicking, as
 /// [`CANCELLED_STATUS`](super::CANCELLED_STATUS) otherwise. Always brings the in-flight gauge
@@ -19,6 +20,11 @@ pub(crate) struct RequestGuard {
     start: Instant,
     /// Response status, once known (used when timing until the end of the body).
     status: Option<StatusKey>,
+    /// The request's sampled span, once known: the latency observation's exemplar. Recording
+    /// happens after the server span was left (a `TraceLayer` inside this layer) or outside
+    /// any span (end of body), so the ids are taken when the response head is ready. Zero-sized
+    /// without the `telemetry` feature.
+    exemplar: Option<TraceIds>,
     done: bool,
 }
 
@@ -28,6 +34,7 @@ impl RequestGuard {
             route,
             start,
             status: None,
+            exemplar: None,
             done: false,
         }
     }
@@ -36,11 +43,19 @@ impl RequestGuard {
         self.status = Some(status);
     }
 
+    /// Takes the request's span from the response (put there by a `TraceLayer` inside this
+    /// layer) or, failing that, from the span being polled in (a `TraceLayer` outside).
+    #[inline]
+    pub(crate) fn capture_exemplar<B>(&mut self, response: &Response<B>) {
+        self.exemplar = exemplar::of_response(response).or_else(exemplar::active);
+    }
+
     pub(crate) fn finish(&mut self, status: StatusKey) {
         if !self.done {
             self.done = true;
-            self.route
-                .record(status, self.start.elapsed().as_secs_f64());
+            let seconds = self.start.elapsed().as_secs_f64();
+            // Without ids of its own, the histogram takes the active span's, if any.
+            exemplar::with_ids(self.exemplar, || self.route.record(status, seconds));
             self.route.in_flight.decrement(1.0);
         }
     }
@@ -115,6 +130,9 @@ where
         Poll::Ready(match result {
             Ok(response) => {
                 let status = response.status().as_u16();
+                if let Some(g) = guard.as_mut() {
+                    g.capture_exemplar(&response);
+                }
                 let body_guard = match guard.as_mut() {
                     Some(g) if *this.time_body => {
                         g.set_status(status);

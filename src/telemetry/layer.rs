@@ -36,6 +36,9 @@ const TRACEPARENT_NAME: &str = "traceparent";
 /// response body is wrapped in a [`TraceBody`] that holds the span until its last frame (or
 /// until it is dropped, when the client goes away), so a streamed response's span covers the
 /// whole stream.
+/// A sampled server span is also the exemplar of the request's latency observation, whichever
+/// side of a [`RequestMetricsLayer`](crate::http::RequestMetricsLayer) this layer sits on (see
+/// docs/exemplars.md).
 ///
 /// Apply it with axum's `Router::layer` so the matched route is known. The span is recorded by
 /// the subscriber [`TelemetryConfig`](super::TelemetryConfig) builds; without one it costs next
@@ -249,6 +252,14 @@ where
                     response
                         .headers_mut()
                         .insert(HeaderName::from_static(TRACEPARENT_NAME), value);
+                }
+                // For a `RequestMetricsLayer` further out, which records the request's latency
+                // after this span was left: the exemplar of that observation. The span is
+                // still entered here, so its context is the active one.
+                if let Some(ids) = crate::exemplar::active() {
+                    response
+                        .extensions_mut()
+                        .insert(crate::exemplar::ServerSpan(ids));
                 }
                 Ok(response.map(|body| TraceBody::new(body, this.span.clone())))
             }
