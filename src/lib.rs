@@ -138,10 +138,10 @@ pub use dashboard::DashboardError;
 #[cfg(feature = "drift")]
 pub use drift::DriftError;
 pub use error::ExporterError;
-#[cfg(feature = "quality")]
-pub use quality::QualityError;
 #[cfg(feature = "generation")]
 pub use inference::GenerationError;
+#[cfg(feature = "quality")]
+pub use quality::QualityError;
 #[cfg(feature = "sampler")]
 pub use sampler::SamplerError;
 #[cfg(feature = "telemetry")]

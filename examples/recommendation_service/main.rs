@@ -38,11 +38,11 @@
 //! (`OTEL_SERVICE_NAME`, `OTEL_EXPORTER_OTLP_PROTOCOL`, … are honoured); spans are flushed
 //! before exit.
 
-mod feedback;
 #[cfg(feature = "dashboard")]
 mod dashboard;
-mod explain;
 mod drift;
+mod explain;
+mod feedback;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
