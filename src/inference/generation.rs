@@ -918,12 +918,6 @@ impl Generation {
         let keys = &inner.keys;
         let now = tracker.now();
         let elapsed = now.saturating_duration_since(self.start);
-        if self.queued {
-            gauge_add(&keys.waiting, -1.0);
-        } else {
-            tracker.leave_running(now);
-        }
-        histogram(&keys.duration[outcome.index()], elapsed.as_secs_f64());
         let (input, output) = (self.input_tokens, self.output_tokens);
         histogram(&keys.usage_input, tokens_f64(input));
         histogram(&keys.usage_output, tokens_f64(output));
@@ -943,6 +937,13 @@ impl Generation {
                 tokens_f64(output) / 1000.0 * price.output_per_1k,
             );
         }
+        if self.queued {
+            gauge_add(&keys.waiting, -1.0);
+        } else {
+            tracker.leave_running(now);
+        }
+        // Last: a reader that sees this generation's duration sees its tokens and cost too.
+        histogram(&keys.duration[outcome.index()], elapsed.as_secs_f64());
         #[cfg(feature = "telemetry")]
         {
             self.record_span(outcome);
