@@ -7,4 +7,4 @@ bash scripts/install-deps.sh >/dev/null
 command -v promtool >/dev/null || { echo "promtool missing after install" >&2; exit 1; }
 
 cargo build --workspace --all-features --example recommendation_service
-cargo test --workspace --all-features --test service_e2e -- --ignored --test-threads=1
+cargo test --workspace --all-features --test service_e2e --test service_feedback -- --ignored --test-threads=1

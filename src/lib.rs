@@ -77,6 +77,10 @@
 //!   from an in-process time-series store or from Prometheus.
 //! - `tracking::wandb` (feature `wandb`): Weights & Biases offline runs written natively, which
 //!   the official `wandb` tools read and `wandb sync` uploads.
+//! - `quality` (feature `quality`): rating, ranking and beyond-accuracy metrics published as
+//!   gauges; online quality from feedback.
+//! - `tracking` (feature `tracking`): an MLflow client that never blocks the training loop
+//!   (background batching, retries, journal and replay) and performance plots.
 //!
 //! # Feature flags
 //!
@@ -90,6 +94,8 @@
 //! | `drift` | no | `drift`: drift detection over polars frames (KS, chi-square, Z, PSI, Wasserstein, Jensen–Shannon) |
 //! | `dashboard` | no | `dashboard`: the built-in monitoring page (plotters SVG charts; reqwest for Prometheus mode) |
 //! | `wandb` | no | `tracking::wandb`: W&B offline runs (prost, crc32fast, sha2, crossbeam-channel) |
+//! | `quality` | yes | `quality`: recommendation-quality metrics and online quality (no dependencies) |
+//! | `tracking` | no | `tracking`: MLflow client, journal, plots (reqwest blocking, plotters) |
 //! | `full` | no | all of the above |
 //!
 //! Library code never installs a global recorder or subscriber on its own.
@@ -107,11 +113,13 @@ pub mod exporter;
 #[cfg(feature = "http")]
 pub mod http;
 pub mod inference;
+#[cfg(feature = "quality")]
+pub mod quality;
 #[cfg(feature = "sampler")]
 pub mod sampler;
 #[cfg(feature = "telemetry")]
 pub mod telemetry;
-#[cfg(feature = "wandb")]
+#[cfg(any(feature = "tracking", feature = "wandb"))]
 pub mod tracking;
 
 #[cfg(feature = "macros")]
@@ -126,12 +134,16 @@ pub use dashboard::DashboardError;
 #[cfg(feature = "drift")]
 pub use drift::DriftError;
 pub use error::ExporterError;
+#[cfg(feature = "quality")]
+pub use quality::QualityError;
 #[cfg(feature = "sampler")]
 pub use sampler::SamplerError;
 #[cfg(feature = "telemetry")]
 pub use telemetry::TelemetryError;
 #[cfg(feature = "wandb")]
 pub use tracking::wandb::WandbError;
+#[cfg(feature = "tracking")]
+pub use tracking::TrackingError;
 
 /// The README's code blocks, compiled as doctests so they cannot rot.
 #[cfg(all(doctest, feature = "http", feature = "macros", feature = "sampler"))]

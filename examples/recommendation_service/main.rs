@@ -7,6 +7,8 @@
 //! Routes:
 //! - `POST /recommend` with `{"user_id": u64, "k": 1..=100}` → top-k movies for the user;
 //! - `GET /movies/{id}` → one movie, or 404;
+//! - `POST /feedback` with `{"user_id", "movie_id", "rating"}` or `{"user_id", "movie_id", "event": "click"}`
+//!   → joined with what was recommended; keeps `recommendation_quality_score` current (see `feedback.rs`);
 //! - `GET /healthz` → 200;
 //! - `GET /metrics` → Prometheus text exposition;
 //! - `GET /dashboard` → the built-in monitoring page (with `--features dashboard`).
@@ -14,6 +16,8 @@
 //! Options: `--addr ADDR` (default `127.0.0.1:8000`), `--metrics-addr ADDR` (also serve
 //! `/metrics` on a standalone listener, e.g. `127.0.0.1:8001`), `--movies N` (catalogue size,
 //! default 5000), `--fault-routes` (mount `/faults/error` and `/faults/slow`, see `faults.rs`),
+//! `--fail-rate F` (answer a share `F` in `0..=1` of valid `/recommend` requests with `500`,
+//! deterministically — see `fail_rate.rs`; default 0, used to exercise error alerts),
 //! `--prometheus-url URL` (dashboard panels from Prometheus, all replicas), `--dashboard-token T`
 //! (protect the dashboard). Stops gracefully on SIGTERM or Ctrl-C.
 //!
@@ -25,6 +29,7 @@
 
 #[cfg(feature = "dashboard")]
 mod dashboard;
+mod feedback;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -46,6 +51,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 
 #[cfg(feature = "telemetry")]
 mod access_log;
+mod fail_rate;
 mod faults;
 
 const GENRES: &[&str] = &[
@@ -181,6 +187,8 @@ impl Model {
 struct AppState {
     model: Model,
     users: ActiveUsers,
+    fail_rate: fail_rate::FailRate,
+    online: recwatch::quality::OnlineQuality,
 }
 
 #[derive(Deserialize)]
@@ -214,7 +222,14 @@ async fn recommend(
         );
     }
     state.users.observe(req.user_id);
+    if state.fail_rate.next_fails() {
+        return error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "injected failure (--fail-rate)",
+        );
+    }
     let items = state.model.recommend(req.user_id, req.k as usize);
+    feedback::remember(&state.online, req.user_id, items.iter().map(|s| s.movie_id));
     Json(RecommendResponse {
         user_id: req.user_id,
         items,
@@ -250,6 +265,7 @@ struct Args {
     fault_routes: bool,
     prometheus_url: Option<String>,
     dashboard_token: Option<String>,
+    fail_rate: f64,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -260,6 +276,7 @@ fn parse_args() -> Result<Args, String> {
         fault_routes: false,
         prometheus_url: None,
         dashboard_token: None,
+        fail_rate: 0.0,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -279,12 +296,16 @@ fn parse_args() -> Result<Args, String> {
                 args.movies = v.parse().map_err(|e| format!("--movies {v}: {e}"))?;
             }
             "--fault-routes" => args.fault_routes = true,
+            "--fail-rate" => {
+                let v = value("--fail-rate")?;
+                args.fail_rate = v.parse().map_err(|e| format!("--fail-rate {v}: {e}"))?;
+            }
             "--prometheus-url" => args.prometheus_url = Some(value("--prometheus-url")?),
             "--dashboard-token" => args.dashboard_token = Some(value("--dashboard-token")?),
             "-h" | "--help" => {
                 println!(
                     "usage: recommendation_service [--addr ADDR] [--metrics-addr ADDR] [--movies N] \
-                     [--fault-routes] [--prometheus-url URL] [--dashboard-token T]"
+                     [--fault-routes] [--fail-rate F] [--prometheus-url URL] [--dashboard-token T]"
                 );
                 std::process::exit(0);
             }
@@ -369,10 +390,13 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             movies: catalogue(args.movies),
         },
         users,
+        fail_rate: fail_rate::FailRate::new(args.fail_rate)?,
+        online: feedback::online_quality(),
     });
     let app = Router::new()
         .route("/recommend", post(recommend))
         .route("/movies/{id}", get(movie))
+        .route("/feedback", post(feedback::feedback))
         .route("/healthz", get(|| async { "ok" }))
         .fallback(not_found)
         .with_state(state)

@@ -27,9 +27,12 @@
 //! ```
 
 mod buckets;
+mod drift;
 mod http;
 mod inference;
+mod quality;
 mod sampler;
+mod tracking;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -38,9 +41,12 @@ pub use buckets::{
     validate_buckets, DEFAULT_BATCH_SIZE_BUCKETS, DEFAULT_INFERENCE_BUCKETS,
     DEFAULT_REQUEST_BUCKETS, SAMPLER_TICK_BUCKETS,
 };
+pub use drift::*;
 pub use http::*;
 pub use inference::*;
+pub use quality::*;
 pub use sampler::*;
+pub use tracking::*;
 
 /// Which metric and label names a source uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize)]
@@ -261,7 +267,14 @@ impl MetricSpec {
 }
 
 /// Every capability's table, in exposition order.
-const TABLES: &[&[MetricSpec]] = &[http::SPECS, inference::SPECS, sampler::SPECS];
+const TABLES: &[&[MetricSpec]] = &[
+    http::SPECS,
+    inference::SPECS,
+    sampler::SPECS,
+    quality::SPECS,
+    drift::SPECS,
+    tracking::SPECS,
+];
 
 /// Every metric recwatch can emit (with every feature), in a stable order.
 ///
