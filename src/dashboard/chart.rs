@@ -24,6 +24,39 @@ pub(crate) fn hex(i: usize) -> String {
     format!("#{r:02x}{g:02x}{b:02x}")
 }
 
+/// Whether plotters can measure text. With the `tracking` feature plotters lays text out with
+/// ab_glyph, which needs a registered font: a system sans-serif font is registered under the
+/// family the SVG names (the browser still draws the text with its own fonts). Without one, charts
+/// are drawn without tick labels rather than not at all.
+#[cfg(feature = "tracking")]
+fn text() -> bool {
+    static FOUND: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *FOUND.get_or_init(|| {
+        let env = std::env::var_os("RECWATCH_PLOT_FONT").map(std::path::PathBuf::from);
+        let system = [
+            "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+            "/usr/share/fonts/TTF/DejaVuSans.ttf",
+            "/usr/share/fonts/dejavu/DejaVuSans.ttf",
+            "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+        ]
+        .map(std::path::PathBuf::from);
+        env.into_iter().chain(system).any(|path| {
+            std::fs::read(path).is_ok_and(|bytes| {
+                // Registered once per process; the font lives as long as the process.
+                let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
+                plotters::style::register_font(FONT, plotters::style::FontStyle::Normal, bytes)
+                    .is_ok()
+            })
+        })
+    })
+}
+
+/// Whether plotters can measure text: always, with its built-in estimate.
+#[cfg(not(feature = "tracking"))]
+fn text() -> bool {
+    true
+}
+
 /// How a line chart's values are scaled and labelled.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Axis {
@@ -112,8 +145,14 @@ pub(crate) fn lines(series: &[&[Point]], start: f64, end: f64, axis: Axis) -> Op
         let unit = axis.unit;
         chart
             .configure_mesh()
-            .x_labels(if end - start < 600.0 { 4 } else { 5 })
-            .y_labels(5)
+            .x_labels(if !text() {
+                0
+            } else if end - start < 600.0 {
+                4
+            } else {
+                5
+            })
+            .y_labels(if text() { 5 } else { 0 })
             .x_label_formatter(&|t| clock(*t, end - start))
             .y_label_formatter(&|v| format!("{}{unit}", short(*v)))
             .label_style((FONT, 16).into_font().color(&AXIS))
@@ -184,8 +223,8 @@ pub(crate) fn distribution(d: &Distribution) -> Option<String> {
         chart
             .configure_mesh()
             .disable_x_mesh()
-            .x_labels(n + 1)
-            .y_labels(5)
+            .x_labels(if text() { n + 1 } else { 0 })
+            .y_labels(if text() { 5 } else { 0 })
             .x_label_formatter(&|x| {
                 let i = x.round();
                 match bars.get(i as usize) {

@@ -17,10 +17,10 @@ use crate::catalogue::{
 };
 use crate::exporter::{MetricsHandle, SeriesValue};
 
-/// Name of the headline quality gauge (catalogue name once the quality capability lands).
-pub(crate) const QUALITY_SCORE: &str = "recommendation_quality_score";
-/// Name of the drift-share gauge (catalogue name once the drift monitor lands).
-pub(crate) const DRIFT_SCORE: &str = "recommendation_drift_score";
+/// Name of the headline quality gauge.
+pub(crate) const QUALITY_SCORE: &str = crate::catalogue::QUALITY_SCORE.name;
+/// Name of the drift-share gauge.
+pub(crate) const DRIFT_SCORE: &str = crate::catalogue::DRIFT_SCORE.name;
 
 /// A histogram family summed over its series: non-cumulative counts (last is `+Inf`) and sum.
 #[derive(Clone, Debug, Default, PartialEq)]
