@@ -2,59 +2,16 @@
 //! webhook notifier posting to a local HTTP receiver (with failures, retries and backoff).
 #![cfg(feature = "drift")]
 
+mod common;
+
 use polars::prelude::*;
 use recwatch::drift::{
     DriftAlert, DriftMonitorBuilder, FeatureValue, LogNotifier, Notifier, NotifyError,
     WebhookNotifier, Window,
 };
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
-use std::sync::mpsc;
+use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-/// A local HTTP receiver: answers the first `fail_first` requests with 500, the others with
-/// 200, and sends every request body on the channel.
-fn receiver(fail_first: usize) -> (String, mpsc::Receiver<serde_json::Value>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for (i, stream) in listener.incoming().enumerate() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut len = 0usize;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                    break;
-                }
-                let l = line.trim_end().to_ascii_lowercase();
-                if l.is_empty() {
-                    break;
-                }
-                if let Some(v) = l.strip_prefix("content-length:") {
-                    len = v.trim().parse().unwrap_or(0);
-                }
-            }
-            let mut body = vec![0u8; len];
-            reader.read_exact(&mut body).ok();
-            let status = if i < fail_first {
-                "500 Internal Server Error"
-            } else {
-                "200 OK"
-            };
-            let _ = write!(
-                stream,
-                "HTTP/1.1 {status}\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok"
-            );
-            if let Ok(v) = serde_json::from_slice(&body) {
-                let _ = tx.send(v);
-            }
-        }
-    });
-    (url, rx)
-}
 
 fn reference() -> DataFrame {
     df!(
@@ -80,7 +37,7 @@ fn record_shifted(m: &recwatch::drift::DriftMonitor, n: usize) {
 
 #[test]
 fn shifted_traffic_posts_to_the_webhook() {
-    let (url, rx) = receiver(0);
+    let (url, rx) = common::webhook::receiver(0);
     let monitor = DriftMonitorBuilder::new(reference())
         .with_window(Window::Rows(300))
         .with_interval(Duration::from_secs(3600))
@@ -119,7 +76,7 @@ fn shifted_traffic_posts_to_the_webhook() {
 
 #[test]
 fn normal_traffic_does_not_alert() {
-    let (url, rx) = receiver(0);
+    let (url, rx) = common::webhook::receiver(0);
     let monitor = DriftMonitorBuilder::new(reference())
         .with_window(Window::Rows(300))
         .with_interval(Duration::from_secs(3600))
@@ -157,7 +114,7 @@ fn normal_traffic_does_not_alert() {
 
 #[test]
 fn failed_deliveries_are_retried() {
-    let (url, rx) = receiver(2);
+    let (url, rx) = common::webhook::receiver(2);
     let monitor = DriftMonitorBuilder::new(reference())
         .with_window(Window::Rows(300))
         .with_interval(Duration::from_secs(3600))

@@ -8,10 +8,8 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 struct Service(Child);
@@ -20,43 +18,6 @@ impl Drop for Service {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-/// A local webhook receiver: every request body is sent on the channel, answered with 200.
-fn receiver() -> (String, mpsc::Receiver<serde_json::Value>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/alerts", listener.local_addr().unwrap());
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut len = 0usize;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                    break;
-                }
-                let l = line.trim_end().to_ascii_lowercase();
-                if l.is_empty() {
-                    break;
-                }
-                if let Some(v) = l.strip_prefix("content-length:") {
-                    len = v.trim().parse().unwrap_or(0);
-                }
-            }
-            let mut body = vec![0u8; len];
-            reader.read_exact(&mut body).ok();
-            let _ = write!(
-                stream,
-                "HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
-            );
-            if let Ok(v) = serde_json::from_slice(&body) {
-                let _ = tx.send(v);
-            }
-        }
-    });
-    (url, rx)
 }
 
 async fn scrape(client: &reqwest::Client, addr: SocketAddr) -> String {
@@ -76,7 +37,7 @@ async fn shifted_burst_raises_the_drift_score_and_posts_to_the_webhook() {
         .unwrap()
         .local_addr()
         .unwrap();
-    let (hook, alerts) = receiver();
+    let (hook, alerts) = common::webhook::receiver(0);
     let child = Command::new(common::example_binary())
         .args([
             "--addr",

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod ecs_spec;
+pub mod webhook;
 
 /// Sum of the samples of `name` whose label set contains every `(label, value)` pair.
 /// `None` when no sample matches.
