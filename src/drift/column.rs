@@ -2,21 +2,99 @@
 
 use super::options::{ChiSquareMode, PsiBinning, StatTest};
 use super::report::{ColumnDrift, ColumnStatus, ColumnType};
+use super::stats::sample::{Sample, Summary};
 use super::stats::{self, binning, psi as psi_mod};
 use polars::prelude::*;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::distribution::distribution;
 pub(crate) use super::typing::{infer_type, legacy_feature_type, prediction_type, target_type};
 
 /// A column's values, cleaned.
 pub(crate) enum Values {
-    /// Finite numbers, sorted ascending.
-    Num { sorted: Vec<f64>, integer: bool },
+    /// Finite numbers, ascending.
+    Num { num: Num, integer: bool },
     /// Category → count (sorted by category).
     Cat(BTreeMap<String, u64>),
     /// Data type the detector cannot test.
     Unsupported(String),
+}
+
+/// Finite numbers in ascending order: all of them (a frame's column), or a profile's summary.
+pub(crate) enum Num {
+    Sorted(Vec<f64>),
+    Summary(Summary),
+}
+
+/// Runs `$body` with `$x`, `$y` bound to the two [`Num`]s as [`Sample`]s (one monomorphised
+/// copy per pair of representations).
+macro_rules! with_pair {
+    ($a:expr, $b:expr, |$x:ident, $y:ident| $body:expr) => {
+        match ($a, $b) {
+            (Num::Sorted(p), Num::Sorted(q)) => {
+                let ($x, $y) = (p.as_slice(), q.as_slice());
+                $body
+            }
+            (Num::Sorted(p), Num::Summary(q)) => {
+                let ($x, $y) = (p.as_slice(), q);
+                $body
+            }
+            (Num::Summary(p), Num::Sorted(q)) => {
+                let ($x, $y) = (p, q.as_slice());
+                $body
+            }
+            (Num::Summary(p), Num::Summary(q)) => {
+                let ($x, $y) = (p, q);
+                $body
+            }
+        }
+    };
+}
+pub(crate) use with_pair;
+
+impl Num {
+    pub fn total(&self) -> u64 {
+        match self {
+            Num::Sorted(v) => v.len() as u64,
+            Num::Summary(s) => s.total(),
+        }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.total() == 0
+    }
+    /// Smallest and largest value (`None` when empty).
+    pub fn range(&self) -> Option<(f64, f64)> {
+        match self {
+            Num::Sorted(v) => Some((*v.first()?, *v.last()?)),
+            Num::Summary(s) => Some((s.min(), s.max())),
+        }
+    }
+    pub fn distinct_capped(&self, cap: usize) -> usize {
+        match self {
+            Num::Sorted(v) => v.distinct_capped(cap),
+            Num::Summary(s) => s.distinct_capped(cap),
+        }
+    }
+    /// Whether every distinct value and its count are known (not a sketch).
+    pub fn is_exact(&self) -> bool {
+        match self {
+            Num::Sorted(_) => true,
+            Num::Summary(s) => s.is_exact(),
+        }
+    }
+    pub fn contains(&self, x: f64) -> bool {
+        match self {
+            Num::Sorted(v) => v.binary_search_by(|y| y.total_cmp(&x)).is_ok(),
+            Num::Summary(s) => s.contains(x),
+        }
+    }
+    /// Distinct values ascending.
+    pub fn distinct(&self) -> Vec<f64> {
+        match self {
+            Num::Sorted(v) => v.runs().map(|r| r.0).collect(),
+            Num::Summary(s) => s.runs().map(|r| r.0).collect(),
+        }
+    }
 }
 
 pub(crate) struct Extracted {
@@ -30,7 +108,7 @@ pub(crate) struct Extracted {
 impl Extracted {
     pub fn used(&self) -> usize {
         match &self.values {
-            Values::Num { sorted, .. } => sorted.len(),
+            Values::Num { num, .. } => num.total() as usize,
             Values::Cat(m) => m.values().sum::<u64>() as usize,
             Values::Unsupported(_) => 0,
         }
@@ -74,7 +152,7 @@ pub(crate) fn extract(col: &Column) -> PolarsResult<Extracted> {
         binning::sort_f64(&mut sorted);
         return Ok(Extracted {
             values: Values::Num {
-                sorted,
+                num: Num::Sorted(sorted),
                 integer: dtype.is_integer(),
             },
             len,
@@ -101,14 +179,15 @@ pub(crate) fn extract(col: &Column) -> PolarsResult<Extracted> {
     if dtype.is_string() || dtype.is_categorical() || dtype.is_enum() {
         let st = s.cast(&DataType::String)?;
         let ca = st.str()?;
-        let mut m: BTreeMap<String, u64> = BTreeMap::new();
+        // Count in a hash map of borrowed strings, then sort the (few) categories once.
+        let mut counts: HashMap<&str, u64, foldhash::fast::RandomState> = HashMap::default();
         for v in ca.iter().flatten() {
-            if let Some(c) = m.get_mut(v) {
-                *c += 1;
-            } else {
-                m.insert(v.to_string(), 1);
-            }
+            *counts.entry(v).or_insert(0) += 1;
         }
+        let m: BTreeMap<String, u64> = counts
+            .into_iter()
+            .map(|(k, c)| (k.to_string(), c))
+            .collect();
         return Ok(Extracted {
             values: Values::Cat(m),
             len,
@@ -223,11 +302,11 @@ pub(crate) fn test_column(
     // choice, so the count stops at 6 and full per-value counts are built only when a
     // categorical test needs them.
     let numeric_pair = match (&r.values, &c.values) {
-        (Values::Num { sorted: a, .. }, Values::Num { sorted: b, .. }) => Some((a, b)),
+        (Values::Num { num: a, .. }, Values::Num { num: b, .. }) => Some((a, b)),
         _ => None,
     };
     let n_values = match (&r.values, &c.values, numeric_pair) {
-        (_, _, Some((a, b))) => binning::union_distinct_capped(a, b, 6),
+        (_, _, Some((a, b))) => with_pair!(a, b, |x, y| binning::union_distinct_capped(x, y, 6)),
         (Values::Cat(a), Values::Cat(b), None) => {
             a.len() + b.keys().filter(|k| !a.contains_key(*k)).count()
         }
@@ -260,8 +339,16 @@ pub(crate) fn test_column(
                 .collect();
             (keys.into_iter().cloned().collect(), rc, cc)
         }
-        (Values::Num { sorted: a, .. }, Values::Num { sorted: b, .. }) if needs_counts => {
-            let (rc, cc) = binning::union_value_counts(a, b);
+        (Values::Num { num: a, .. }, Values::Num { num: b, .. }) if needs_counts => {
+            if !a.is_exact() || !b.is_exact() {
+                out.reason = Some(format!(
+                    "{} needs the count of every value; the reference profile holds a sketch \
+                     of this column",
+                    set.stattest.map_or("a categorical test", |t| t.name())
+                ));
+                return out;
+            }
+            let (rc, cc) = with_pair!(a, b, |x, y| binning::union_value_counts(x, y));
             (Vec::new(), rc, cc)
         }
         _ => (Vec::new(), Vec::new(), Vec::new()),
@@ -279,15 +366,13 @@ pub(crate) fn test_column(
                 .map(|(k, _)| k.clone())
                 .take(20)
                 .collect(),
-            (Values::Num { sorted: a, .. }, Values::Num { sorted: b, .. }) => {
-                let mut u: Vec<f64> = b.clone();
-                u.dedup();
-                u.into_iter()
-                    .filter(|v| a.binary_search_by(|x| x.total_cmp(v)).is_err())
-                    .take(20)
-                    .map(format_num)
-                    .collect()
-            }
+            (Values::Num { num: a, .. }, Values::Num { num: b, .. }) => b
+                .distinct()
+                .into_iter()
+                .filter(|v| !a.contains(*v))
+                .take(20)
+                .map(format_num)
+                .collect(),
             _ => Vec::new(),
         };
         out.unseen_categories = Some(unseen);
@@ -300,12 +385,7 @@ pub(crate) fn test_column(
     out.stattest_name = Some(test.name().to_string());
     out.stattest_threshold = Some(threshold);
 
-    let numeric = match (&r.values, &c.values) {
-        (Values::Num { sorted: a, .. }, Values::Num { sorted: b, .. }) => {
-            Some((a.as_slice(), b.as_slice()))
-        }
-        _ => None,
-    };
+    let numeric = numeric_pair;
     // numpy bins an integer array with a bin width of at least 1; pandas holds an integer
     // column with missing values as float.
     let integer_bins = match (&r.values, &c.values) {
@@ -316,9 +396,10 @@ pub(crate) fn test_column(
     };
     let result: Result<(f64, Option<f64>), String> = match test {
         StatTest::Ks => match numeric {
-            Some((a, b)) => stats::ks_2samp_sorted(a, b)
-                .map(|t| (t.statistic, Some(t.p_value)))
-                .map_err(|e| e.to_string()),
+            Some((a, b)) => {
+                let t = with_pair!(a, b, |x, y| stats::ks::ks_2samp_of(x, y));
+                Ok((t.statistic, Some(t.p_value)))
+            }
             None => Err("ks needs numeric values".into()),
         },
         StatTest::ChiSquare => match set.chisquare_mode {
@@ -342,22 +423,19 @@ pub(crate) fn test_column(
             }
         }
         StatTest::Wasserstein => match numeric {
-            Some((a, b)) => {
-                let norm = stats::population_std(a).max(0.001);
-                Ok((stats::wasserstein_distance_sorted(a, b) / norm, None))
-            }
+            Some((a, b)) => Ok((with_pair!(a, b, |x, y| wasserstein_normed_of(x, y)), None)),
             None => Err("wasserstein needs numeric values".into()),
         },
         StatTest::JensenShannon => {
             let (p, q) = match numeric {
                 Some((a, b)) => {
-                    let bd = binning::evidently_binned_sorted(
-                        a,
-                        b,
+                    let bd = with_pair!(a, b, |x, y| binning::evidently_binned_sorted(
+                        x,
+                        y,
                         ctype == ColumnType::Numerical,
                         integer_bins,
                         false,
-                    );
+                    ));
                     (bd.reference, bd.current)
                 }
                 None => shares(&rc, &cc),
@@ -370,18 +448,20 @@ pub(crate) fn test_column(
             (PsiBinning::Quantile { n_bins, floor }, Some((a, b)))
                 if ctype == ColumnType::Numerical =>
             {
-                psi_mod::psi_quantile_bins_sorted(a, b, n_bins, floor)
-                    .map(|d| (d, None))
-                    .map_err(|e| e.to_string())
+                with_pair!(a, b, |x, y| psi_mod::psi_quantile_bins_sorted(
+                    x, y, n_bins, floor
+                ))
+                .map(|d| (d, None))
+                .map_err(|e| e.to_string())
             }
             (PsiBinning::Evidently, Some((a, b))) => {
-                let bd = binning::evidently_binned_sorted(
-                    a,
-                    b,
+                let bd = with_pair!(a, b, |x, y| binning::evidently_binned_sorted(
+                    x,
+                    y,
                     ctype == ColumnType::Numerical,
                     integer_bins,
                     true,
-                );
+                ));
                 stats::psi(&bd.reference, &bd.current)
                     .map(|d| (d, None))
                     .map_err(|e| e.to_string())
@@ -422,8 +502,7 @@ pub(crate) fn test_column(
             if let Some(tau) = set.effect_gate {
                 let effect = match numeric {
                     Some((a, b)) if ctype == ColumnType::Numerical => {
-                        stats::wasserstein_distance_sorted(a, b)
-                            / stats::population_std(a).max(0.001)
+                        with_pair!(a, b, |x, y| wasserstein_normed_of(x, y))
                     }
                     _ => {
                         let (p, q) = shares(&rc, &cc);
@@ -439,6 +518,12 @@ pub(crate) fn test_column(
         }
     }
     out
+}
+
+/// Evidently's normed Wasserstein distance: W₁ over the reference's population std (at least
+/// 0.001).
+fn wasserstein_normed_of<R: Sample + ?Sized, C: Sample + ?Sized>(r: &R, c: &C) -> f64 {
+    stats::wasserstein::wasserstein_of(r, c) / r.population_std().max(0.001)
 }
 
 fn shares(rc: &[f64], cc: &[f64]) -> (Vec<f64>, Vec<f64>) {

@@ -1,6 +1,6 @@
 //! Shares on shared bins for the HTML report.
 
-use super::column::{format_num, Values};
+use super::column::{format_num, with_pair, Num, Values};
 use super::report::{ColumnType, Distribution};
 use super::stats::binning;
 
@@ -14,11 +14,12 @@ pub(crate) fn distribution(r: &Values, c: &Values, ctype: ColumnType) -> Option<
             .collect::<Vec<_>>()
     };
     match (r, c) {
-        (Values::Num { sorted: a, .. }, Values::Num { sorted: b, .. })
+        (Values::Num { num: a, .. }, Values::Num { num: b, .. })
             if ctype == ColumnType::Numerical && !a.is_empty() && !b.is_empty() =>
         {
-            let lo = a[0].min(b[0]);
-            let hi = a[a.len() - 1].max(b[b.len() - 1]);
+            let ((alo, ahi), (blo, bhi)) = (a.range()?, b.range()?);
+            let lo = alo.min(blo);
+            let hi = ahi.max(bhi);
             let n = if lo == hi { 1 } else { MAX_BINS };
             let (lo, hi) = if lo == hi {
                 (lo - 0.5, hi + 0.5)
@@ -34,8 +35,8 @@ pub(crate) fn distribution(r: &Values, c: &Values, ctype: ColumnType) -> Option<
                 .collect();
             Some(Distribution {
                 bins,
-                reference: share(binning::histogram_sorted(a, &edges)),
-                current: share(binning::histogram_sorted(b, &edges)),
+                reference: share(histogram(a, &edges)),
+                current: share(histogram(b, &edges)),
             })
         }
         _ => {
@@ -54,11 +55,18 @@ pub(crate) fn distribution(r: &Values, c: &Values, ctype: ColumnType) -> Option<
                             .collect(),
                     )
                 }
-                (Values::Num { sorted: a, .. }, Values::Num { sorted: b, .. }) => {
-                    let mut u: Vec<f64> = a.iter().chain(b.iter()).copied().collect();
-                    binning::sort_f64(&mut u);
-                    u.dedup();
-                    let (rc, cc) = binning::union_value_counts(a, b);
+                (Values::Num { num: a, .. }, Values::Num { num: b, .. }) => {
+                    if !a.is_exact() || !b.is_exact() {
+                        return None;
+                    }
+                    let mut u: Vec<f64> = Vec::new();
+                    let (mut rc, mut cc) = (Vec::new(), Vec::new());
+                    with_pair!(a, b, |x, y| binning::union_runs(x, y, |v, ka, kb| {
+                        u.push(v);
+                        rc.push(ka as f64);
+                        cc.push(kb as f64);
+                        true
+                    }));
                     (u.into_iter().map(format_num).collect(), rc, cc)
                 }
                 _ => return None,
@@ -82,6 +90,13 @@ pub(crate) fn distribution(r: &Values, c: &Values, ctype: ColumnType) -> Option<
                 current: share(cv),
             })
         }
+    }
+}
+
+fn histogram(n: &Num, edges: &[f64]) -> Vec<f64> {
+    match n {
+        Num::Sorted(v) => binning::histogram_sorted(v.as_slice(), edges),
+        Num::Summary(s) => binning::histogram_sorted(s, edges),
     }
 }
 

@@ -72,12 +72,18 @@ pub enum DriftError {
         source: serde_json::Error,
     },
     /// A file is not a recwatch reference profile, or of a version this build does not read.
-    #[error("{} is not a recwatch reference profile of version 1 (found version {version:?})", path.display())]
+    #[error("{} is not a recwatch reference profile of version 1 or 2 (found version {version:?})", path.display())]
     UnsupportedProfile {
         /// The file.
         path: PathBuf,
         /// The version the file names, if any.
         version: Option<u64>,
+    },
+    /// Two reference profiles cannot be merged (different modes or columns).
+    #[error("the reference profiles cannot be merged: {reason}")]
+    ProfileMismatch {
+        /// What differs.
+        reason: String,
     },
     /// A file that should be Parquet is not (bad magic bytes, truncated).
     #[error("{} is not a Parquet file", path.display())]

@@ -66,7 +66,7 @@ pub use monitor::{
     Notifier, NotifyError, WebhookNotifier, Window,
 };
 pub use options::{ChiSquareMode, Correction, PsiBinning, StatTest};
-pub use profile::{ReferenceProfile, PROFILE_FORMAT, PROFILE_VERSION};
+pub use profile::{ReferenceProfile, SketchOptions, PROFILE_FORMAT, PROFILE_VERSION};
 pub use quality::{Condition, DataQualitySuite, QualityTest, QualityTestResult, TestStatus};
 pub use report::{
     ColumnDrift, ColumnStatus, ColumnType, Distribution, DriftReport, NullRateDrift, SchemaDiff,

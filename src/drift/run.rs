@@ -198,12 +198,8 @@ impl DriftDetector {
             };
             if let Some((ra, ca)) = accs {
                 let acc = if frame == Frame::Reference { ra } else { ca };
-                match catch_unwind(AssertUnwindSafe(|| super::quality::column_pass(&c, pos))) {
-                    Ok(p) => acc.add(p),
-                    Err(_) => acc.add(super::quality::column_pass(
-                        &Column::new_empty(name.into(), &DataType::Null),
-                        pos,
-                    )),
+                if catch_unwind(AssertUnwindSafe(|| acc.pass(&c, pos))).is_err() {
+                    acc.add_unreadable(name, pos);
                 }
             }
             match catch_unwind(AssertUnwindSafe(|| column::extract(&c))) {
@@ -216,9 +212,7 @@ impl DriftDetector {
         };
         let r = job.reference.map(|p| match reference {
             RefSource::Frame(lf) => load(lf, Frame::Reference, p),
-            RefSource::Profile(profile) => profile
-                .extracted(name)
-                .ok_or_else(|| "not in the reference profile".to_string()),
+            RefSource::Profile(profile) => profile.extracted(name),
         });
         let c = job.current.map(|p| load(current, Frame::Current, p));
         let (r, c) = match (r, c) {

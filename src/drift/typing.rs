@@ -3,7 +3,6 @@
 
 use super::column::{Extracted, Values};
 use super::report::ColumnType;
-use super::stats::binning;
 
 /// Largest number of distinct integers for which an integer column is categorical
 /// (Evidently's `INTEGER_CARDINALITY_LIMIT`).
@@ -12,11 +11,11 @@ const INTEGER_CARDINALITY_LIMIT: usize = 10;
 /// Evidently 0.7's column type inference (`infer_column_type`) on one frame's column.
 pub(crate) fn infer_type(e: &Extracted) -> ColumnType {
     match &e.values {
-        Values::Num { sorted, integer } => {
+        Values::Num { num, integer } => {
             // pandas stores an integer column with missing values as float64.
             if *integer
                 && e.nulls == 0
-                && binning::distinct_sorted(sorted) <= INTEGER_CARDINALITY_LIMIT
+                && num.distinct_capped(INTEGER_CARDINALITY_LIMIT + 1) <= INTEGER_CARDINALITY_LIMIT
             {
                 ColumnType::Categorical
             } else {
@@ -39,7 +38,8 @@ pub(crate) fn infer_type(e: &Extracted) -> ColumnType {
 /// Distinct finite values of a column (`nunique`).
 fn nunique(e: &Extracted) -> usize {
     match &e.values {
-        Values::Num { sorted, .. } => binning::distinct_sorted(sorted),
+        // Only "more than 5" matters to the callers.
+        Values::Num { num, .. } => num.distinct_capped(NUMBER_UNIQUE_AS_CATEGORICAL + 1),
         Values::Cat(m) => m.len(),
         Values::Unsupported(_) => 0,
     }
@@ -75,11 +75,10 @@ pub(crate) fn prediction_type(r: &Extracted, c: &Extracted) -> ColumnType {
     match &c.values {
         Values::Unsupported(_) => ColumnType::Unsupported,
         Values::Cat(_) => ColumnType::Categorical,
-        Values::Num { sorted, integer } => {
+        Values::Num { num, integer } => {
             let few = nunique_ref_or_cur(r, c) <= NUMBER_UNIQUE_AS_CATEGORICAL;
             let pandas_int = *integer && c.nulls == 0;
-            let outside_unit =
-                sorted.first().is_some_and(|v| *v < 0.0) || sorted.last().is_some_and(|v| *v > 1.0);
+            let outside_unit = num.range().is_some_and(|(lo, hi)| lo < 0.0 || hi > 1.0);
             if few && (pandas_int || outside_unit) {
                 ColumnType::Categorical
             } else {

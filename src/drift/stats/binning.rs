@@ -1,5 +1,6 @@
 //! Binning helpers shared by PSI and Jensen–Shannon.
 
+use super::sample::{Cursor, Sample};
 use super::{check_finite, sorted_copy, StatsError};
 
 /// Quantile of an ascending-sorted sample with linear interpolation between order statistics
@@ -17,16 +18,25 @@ use super::{check_finite, sorted_copy, StatsError};
 /// assert_eq!(quantile(&[1.0, 2.0, 3.0, 4.0], 0.5), 2.5);
 /// ```
 pub fn quantile(sorted: &[f64], q: f64) -> f64 {
-    if sorted.is_empty() || !(0.0..=1.0).contains(&q) {
+    if sorted.is_empty() {
         return f64::NAN;
     }
-    let h = q * (sorted.len() - 1) as f64;
-    let lo = h.floor() as usize;
-    let t = h - lo as f64;
-    if lo + 1 >= sorted.len() {
-        return sorted[sorted.len() - 1];
+    quantile_of(sorted, q)
+}
+
+/// [`quantile`] of a non-empty [`Sample`].
+pub(crate) fn quantile_of<S: Sample + ?Sized>(s: &S, q: f64) -> f64 {
+    if !(0.0..=1.0).contains(&q) {
+        return f64::NAN;
     }
-    let (a, b) = (sorted[lo], sorted[lo + 1]);
+    let n = s.total();
+    let h = q * (n - 1) as f64;
+    let lo = h.floor() as u64;
+    let t = h - lo as f64;
+    if lo + 1 >= n {
+        return s.max();
+    }
+    let (a, b) = (s.order_stat(lo), s.order_stat(lo + 1));
     // numpy's _lerp: symmetric form for t ≥ 0.5
     if t >= 0.5 {
         b - (b - a) * (1.0 - t)
@@ -96,15 +106,15 @@ fn numpy_sturges(min: f64, max: f64, n: usize, integer: bool) -> Vec<f64> {
 
 /// Counts of sorted values per bin: `[eᵢ, eᵢ₊₁)`, the last bin closed, values outside the
 /// edges ignored (numpy's `histogram`).
-pub(crate) fn histogram_sorted(sorted: &[f64], edges: &[f64]) -> Vec<f64> {
+pub(crate) fn histogram_sorted<S: Sample + ?Sized>(sorted: &S, edges: &[f64]) -> Vec<f64> {
     let nb = edges.len() - 1;
     let mut out = vec![0.0; nb];
-    let mut prev = sorted.partition_point(|v| *v < edges[0]);
+    let mut prev = sorted.count_lt(edges[0]);
     for i in 0..nb {
         let end = if i + 1 == nb {
-            sorted.partition_point(|v| *v <= edges[nb])
+            sorted.count_le(edges[nb])
         } else {
-            sorted.partition_point(|v| *v < edges[i + 1])
+            sorted.count_lt(edges[i + 1])
         };
         out[i] = (end - prev) as f64;
         prev = end;
@@ -154,24 +164,28 @@ pub fn evidently_binned(
     let r = sorted_copy(reference);
     let c = sorted_copy(current);
     Ok(evidently_binned_sorted(
-        &r, &c, numerical, false, fill_zeros,
+        r.as_slice(),
+        c.as_slice(),
+        numerical,
+        false,
+        fill_zeros,
     ))
 }
 
 /// [`evidently_binned`] on sorted, finite, non-empty samples; `integer` when both samples are
 /// integer arrays in pandas (integer dtype, no missing value), for numpy's integer bin width.
-pub(crate) fn evidently_binned_sorted(
-    r: &[f64],
-    c: &[f64],
+pub(crate) fn evidently_binned_sorted<R: Sample + ?Sized, C: Sample + ?Sized>(
+    r: &R,
+    c: &C,
     numerical: bool,
     integer: bool,
     fill_zeros: bool,
 ) -> EvidentlyBinned {
-    let (nr, nc) = (r.len() as f64, c.len() as f64);
-    let (mut rp, mut cp) = if numerical && distinct_sorted(r) > 20 {
-        let min = r[0].min(c[0]);
-        let max = r[r.len() - 1].max(c[c.len() - 1]);
-        let edges = numpy_sturges(min, max, r.len() + c.len(), integer);
+    let (nr, nc) = (r.total() as f64, c.total() as f64);
+    let (mut rp, mut cp) = if numerical && r.distinct_capped(21) > 20 {
+        let min = r.min().min(c.min());
+        let max = r.max().max(c.max());
+        let edges = numpy_sturges(min, max, (r.total() + c.total()) as usize, integer);
         let rh = histogram_sorted(r, &edges);
         let ch = histogram_sorted(c, &edges);
         (
@@ -214,79 +228,69 @@ pub(crate) fn evidently_fill_zeros(p: &mut [f64]) {
     }
 }
 
-/// Number of distinct values in a sorted slice.
-pub(crate) fn distinct_sorted(s: &[f64]) -> usize {
-    if s.is_empty() {
-        return 0;
-    }
-    1 + s.windows(2).filter(|w| w[0] != w[1]).count()
-}
-
 /// Counts per distinct value over the union of two sorted samples, aligned.
-pub(crate) fn union_value_counts(r: &[f64], c: &[f64]) -> (Vec<f64>, Vec<f64>) {
-    let (mut i, mut j) = (0, 0);
+pub(crate) fn union_value_counts<R: Sample + ?Sized, C: Sample + ?Sized>(
+    r: &R,
+    c: &C,
+) -> (Vec<f64>, Vec<f64>) {
     let (mut rc, mut cc) = (Vec::new(), Vec::new());
-    while i < r.len() || j < c.len() {
-        let x = match (r.get(i), c.get(j)) {
-            (Some(a), Some(b)) => a.min(*b),
-            (Some(a), None) => *a,
-            (None, Some(b)) => *b,
-            (None, None) => break,
-        };
-        let (si, sj) = (i, j);
-        while i < r.len() && r[i] == x {
-            i += 1;
-        }
-        while j < c.len() && c[j] == x {
-            j += 1;
-        }
-        rc.push((i - si) as f64);
-        cc.push((j - sj) as f64);
-    }
+    union_runs(r, c, |_, a, b| {
+        rc.push(a as f64);
+        cc.push(b as f64);
+        true
+    });
     (rc, cc)
 }
 
 /// Distinct values over the union of two sorted samples, counting no further than `cap`.
-pub(crate) fn union_distinct_capped(r: &[f64], c: &[f64], cap: usize) -> usize {
-    let (mut i, mut j, mut n) = (0, 0, 0);
-    while n < cap {
-        let x = match (r.get(i), c.get(j)) {
-            (Some(a), Some(b)) => a.min(*b),
-            (Some(a), None) => *a,
-            (None, Some(b)) => *b,
-            (None, None) => break,
-        };
-        // Skip the run of x in each sample with a binary search (long runs are common).
-        i += r[i..].partition_point(|v| *v <= x);
-        j += c[j..].partition_point(|v| *v <= x);
+pub(crate) fn union_distinct_capped<R: Sample + ?Sized, C: Sample + ?Sized>(
+    r: &R,
+    c: &C,
+    cap: usize,
+) -> usize {
+    let mut n = 0;
+    union_runs(r, c, |_, _, _| {
         n += 1;
-    }
+        n < cap
+    });
     n
 }
 
-/// Sorts finite floats ascending in the order of [`f64::total_cmp`], by an LSD radix sort on
-/// the order-preserving bit pattern (11-bit digits, passes with a single bucket skipped);
-/// small inputs use the standard sort.
-pub(crate) fn sort_f64(v: &mut [f64]) {
+/// Walks the distinct values of the union of two sorted samples in ascending order, calling
+/// `f(value, count in r, count in c)` until it returns `false`.
+pub(crate) fn union_runs<R: Sample + ?Sized, C: Sample + ?Sized>(
+    r: &R,
+    c: &C,
+    mut f: impl FnMut(f64, u64, u64) -> bool,
+) {
+    let (mut a, mut b) = (r.cursor(), c.cursor());
+    loop {
+        let x = match (a.peek(), b.peek()) {
+            (Some(p), Some(q)) => p.min(q),
+            (Some(p), None) => p,
+            (None, Some(q)) => q,
+            (None, None) => return,
+        };
+        let (ka, kb) = (a.take_eq(x), b.take_eq(x));
+        if !f(x, ka, kb) {
+            return;
+        }
+    }
+}
+
+/// Sorts integers ascending by an LSD radix sort (11-bit digits, passes where every key has
+/// the same digit skipped); small inputs use the standard sort.
+pub(crate) fn radix_sort_u64(keys: &mut Vec<u64>) {
     const SMALL: usize = 4096;
-    if v.len() < SMALL {
-        v.sort_unstable_by(f64::total_cmp);
+    if keys.len() < SMALL {
+        keys.sort_unstable();
         return;
     }
     const BITS: u32 = 11;
     const BUCKETS: usize = 1 << BITS;
     const PASSES: usize = 6; // 6 × 11 ≥ 64
-    let key = |x: f64| -> u64 {
-        let b = x.to_bits();
-        if b >> 63 == 1 {
-            !b
-        } else {
-            b | (1 << 63)
-        }
-    };
-    let mut keys: Vec<u64> = v.iter().map(|x| key(*x)).collect();
     let mut hist = vec![[0usize; BUCKETS]; PASSES];
-    for k in &keys {
+    for k in keys.iter() {
         for (p, h) in hist.iter_mut().enumerate() {
             h[((k >> (p as u32 * BITS)) as usize) & (BUCKETS - 1)] += 1;
         }
@@ -304,13 +308,34 @@ pub(crate) fn sort_f64(v: &mut [f64]) {
             sum += t;
         }
         let shift = p as u32 * BITS;
-        for &k in &keys {
+        for &k in keys.iter() {
             let d = ((k >> shift) as usize) & (BUCKETS - 1);
             tmp[h[d]] = k;
             h[d] += 1;
         }
-        std::mem::swap(&mut keys, &mut tmp);
+        std::mem::swap(keys, &mut tmp);
     }
+}
+
+/// Sorts finite floats ascending in the order of [`f64::total_cmp`], by an LSD radix sort on
+/// the order-preserving bit pattern (11-bit digits, passes with a single bucket skipped);
+/// small inputs use the standard sort.
+pub(crate) fn sort_f64(v: &mut [f64]) {
+    const SMALL: usize = 4096;
+    if v.len() < SMALL {
+        v.sort_unstable_by(f64::total_cmp);
+        return;
+    }
+    let key = |x: f64| -> u64 {
+        let b = x.to_bits();
+        if b >> 63 == 1 {
+            !b
+        } else {
+            b | (1 << 63)
+        }
+    };
+    let mut keys: Vec<u64> = v.iter().map(|x| key(*x)).collect();
+    radix_sort_u64(&mut keys);
     for (x, k) in v.iter_mut().zip(&keys) {
         let b = if k >> 63 == 1 { k & !(1 << 63) } else { !k };
         *x = f64::from_bits(b);
@@ -363,11 +388,15 @@ mod tests {
 
     #[test]
     fn union_distinct_capped_counts() {
-        assert_eq!(union_distinct_capped(&[1.0, 1.0, 2.0], &[2.0, 3.0], 10), 3);
+        let s = |v: &'static [f64]| v;
         assert_eq!(
-            union_distinct_capped(&[1.0, 2.0, 3.0, 4.0], &[5.0, 6.0, 7.0], 6),
+            union_distinct_capped(s(&[1.0, 1.0, 2.0]), s(&[2.0, 3.0]), 10),
+            3
+        );
+        assert_eq!(
+            union_distinct_capped(s(&[1.0, 2.0, 3.0, 4.0]), s(&[5.0, 6.0, 7.0]), 6),
             6
         );
-        assert_eq!(union_distinct_capped(&[], &[], 6), 0);
+        assert_eq!(union_distinct_capped(s(&[]), s(&[]), 6), 0);
     }
 }

@@ -1,6 +1,7 @@
 //! Two-sample Kolmogorov–Smirnov test.
 
 use super::kolmogorov::kolmogorov_sf;
+use super::sample::{Cursor, Sample};
 use super::{check_finite, sorted_copy, StatsError, TestResult};
 
 /// Sample sizes up to which [`KsMethod::Auto`] computes the exact p-value (scipy's
@@ -78,20 +79,23 @@ pub fn ks_2samp_sorted(a: &[f64], b: &[f64]) -> Result<TestResult, StatsError> {
             reason: "samples must be sorted ascending",
         });
     }
-    let (n1, n2) = (a.len() as u64, b.len() as u64);
+    Ok(ks_2samp_of(a, b))
+}
+
+/// [`ks_2samp_sorted`] on two [`Sample`]s (checked by the caller); the p-value takes the
+/// samples' sizes, which for a summarised sample are the sizes of the data it summarises.
+pub(crate) fn ks_2samp_of<A: Sample + ?Sized, B: Sample + ?Sized>(a: &A, b: &B) -> TestResult {
+    let (n1, n2) = (a.total(), b.total());
     let g = gcd(n1, n2);
     // Work in integer units of 1/lcm: F1 - F2 = (i·n2/g − j·n1/g) / lcm.
     let (s1, s2) = ((n2 / g) as i128, (n1 / g) as i128);
-    let (mut i, mut j) = (0usize, 0usize);
+    let (mut i, mut j) = (0u64, 0u64);
     let mut h: i128 = 0;
-    while i < a.len() && j < b.len() {
-        let x = if a[i] <= b[j] { a[i] } else { b[j] };
-        while i < a.len() && a[i] == x {
-            i += 1;
-        }
-        while j < b.len() && b[j] == x {
-            j += 1;
-        }
+    let (mut ca, mut cb) = (a.cursor(), b.cursor());
+    while let (Some(p), Some(q)) = (ca.peek(), cb.peek()) {
+        let x = p.min(q);
+        i += ca.take_eq(x);
+        j += cb.take_eq(x);
         let diff = (i as i128 * s1 - j as i128 * s2).abs();
         h = h.max(diff);
     }
@@ -100,10 +104,10 @@ pub fn ks_2samp_sorted(a: &[f64], b: &[f64]) -> Result<TestResult, StatsError> {
     let lcm = (n1 / g) as f64 * n2 as f64;
     let d = h as f64 / lcm;
     let p = pvalue_from_h(h as u128, n1, n2, g, d, KsMethod::Auto);
-    Ok(TestResult {
+    TestResult {
         statistic: d,
         p_value: p,
-    })
+    }
 }
 
 /// Two-sided p-value of the two-sample KS statistic `d` for sample sizes `n1`, `n2`.

@@ -35,9 +35,10 @@ mod chisquare;
 mod error;
 mod jensenshannon;
 mod kolmogorov;
-mod ks;
+pub(crate) mod ks;
 pub(crate) mod psi;
-mod wasserstein;
+pub(crate) mod sample;
+pub(crate) mod wasserstein;
 mod ztest;
 
 pub use binning::{

@@ -1,6 +1,7 @@
 //! Population stability index.
 
-use super::binning::{histogram_sorted, quantile};
+use super::binning::{histogram_sorted, quantile_of};
+use super::sample::Sample;
 use super::{check_finite, sorted_copy, StatsError};
 
 /// Default floor for an empty bin's share in [`psi_quantile_bins`]: `1e-4`.
@@ -56,7 +57,7 @@ pub fn psi(reference: &[f64], current: &[f64]) -> Result<f64, StatsError> {
 
 /// PSI with bins at reference quantiles (recwatch's default binning).
 ///
-/// Inner edges are the reference quantiles at `k/n_bins`, `k = 1 … n_bins−1` ([`quantile`],
+/// Inner edges are the reference quantiles at `k/n_bins`, `k = 1 … n_bins−1` ([`quantile`](super::quantile),
 /// linear interpolation), duplicates removed; outer edges are ±∞, so every current value falls
 /// in some bin. Bins are `[eₖ, eₖ₊₁)`. Shares of an empty bin are raised to `floor`
 /// ([`PSI_DEFAULT_FLOOR`] is the usual choice), then [`psi`] is applied. A quantile that
@@ -83,17 +84,17 @@ pub fn psi_quantile_bins(
     check_finite("reference", reference)?;
     check_finite("current", current)?;
     psi_quantile_bins_sorted(
-        &sorted_copy(reference),
-        &sorted_copy(current),
+        sorted_copy(reference).as_slice(),
+        sorted_copy(current).as_slice(),
         n_bins,
         floor,
     )
 }
 
 /// [`psi_quantile_bins`] on sorted finite samples.
-pub(crate) fn psi_quantile_bins_sorted(
-    r: &[f64],
-    c: &[f64],
+pub(crate) fn psi_quantile_bins_sorted<R: Sample + ?Sized, C: Sample + ?Sized>(
+    r: &R,
+    c: &C,
     n_bins: usize,
     floor: f64,
 ) -> Result<f64, StatsError> {
@@ -112,7 +113,7 @@ pub(crate) fn psi_quantile_bins_sorted(
     let mut edges = vec![f64::NEG_INFINITY];
     let mut atoms = Vec::new();
     for k in 1..n_bins {
-        let q = quantile(r, k as f64 / n_bins as f64);
+        let q = quantile_of(r, k as f64 / n_bins as f64);
         let last = *edges.last().unwrap_or(&f64::NEG_INFINITY);
         if q > last {
             edges.push(q);
@@ -131,14 +132,15 @@ pub(crate) fn psi_quantile_bins_sorted(
         }
     }
     edges.push(f64::INFINITY);
-    let share = |s: &[f64]| -> Vec<f64> {
-        let n = s.len() as f64;
-        histogram_sorted(s, &edges)
-            .into_iter()
-            .map(|v| (v / n).max(if v == 0.0 { floor } else { 0.0 }))
+    let share = |h: Vec<f64>, n: u64| -> Vec<f64> {
+        h.into_iter()
+            .map(|v| (v / n as f64).max(if v == 0.0 { floor } else { 0.0 }))
             .collect()
     };
-    psi(&share(r), &share(c))
+    psi(
+        &share(histogram_sorted(r, &edges), r.total()),
+        &share(histogram_sorted(c, &edges), c.total()),
+    )
 }
 
 /// The smallest float greater than a finite `x` (`f64::next_up`, stable only from Rust 1.86).
