@@ -43,7 +43,7 @@ mod window;
 pub use notify::{DriftAlert, LogNotifier, Notifier, NotifyError, WebhookNotifier};
 pub use window::{FeatureValue, Window};
 
-use super::{DriftDetector, DriftError, DriftReport};
+use super::{DriftDetector, DriftError, DriftReport, ReferenceProfile};
 use polars::prelude::*;
 use std::collections::HashMap;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
@@ -54,7 +54,7 @@ use std::time::{Duration, Instant};
 /// Builds a [`DriftMonitor`].
 #[must_use]
 pub struct DriftMonitorBuilder {
-    reference: DataFrame,
+    reference: Reference,
     detector: DriftDetector,
     window: Window,
     interval: Duration,
@@ -89,6 +89,26 @@ impl DriftMonitorBuilder {
     /// # Ok::<(), PolarsError>(())
     /// ```
     pub fn new(reference: DataFrame) -> Self {
+        Self::with_reference(Reference::Frame(reference))
+    }
+
+    /// A monitor of traffic against a reference profile (its columns are the features
+    /// recorded), so the service holds the profile, not the reference rows.
+    ///
+    /// ```
+    /// use polars::prelude::*;
+    /// use recwatch::drift::{DriftMonitorBuilder, ReferenceProfile, SketchOptions};
+    /// let reference = df!("x" => (0..2000).map(f64::from).collect::<Vec<_>>())?;
+    /// let profile = ReferenceProfile::fit_sketch(reference.lazy(), SketchOptions::new())?;
+    /// let b = DriftMonitorBuilder::from_profile(profile);
+    /// # let _ = b;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_profile(profile: ReferenceProfile) -> Self {
+        Self::with_reference(Reference::Profile(Box::new(profile)))
+    }
+
+    fn with_reference(reference: Reference) -> Self {
         DriftMonitorBuilder {
             reference,
             detector: DriftDetector::new(),
@@ -184,17 +204,23 @@ impl DriftMonitorBuilder {
             }
             _ => {}
         }
-        if self.reference.height() == 0 || self.reference.width() == 0 {
+        let schema: Vec<(String, DataType)> = match &self.reference {
+            Reference::Frame(df) => df
+                .columns()
+                .iter()
+                .map(|c| (c.name().to_string(), c.dtype().clone()))
+                .collect(),
+            Reference::Profile(p) => p.window_schema(),
+        };
+        let rows = match &self.reference {
+            Reference::Frame(df) => df.height(),
+            Reference::Profile(p) => p.rows(),
+        };
+        if rows == 0 || schema.is_empty() {
             return Err(DriftError::EmptyFrame {
                 frame: super::Frame::Reference,
             });
         }
-        let schema: Vec<(String, DataType)> = self
-            .reference
-            .columns()
-            .iter()
-            .map(|c| (c.name().to_string(), c.dtype().clone()))
-            .collect();
         let index: HashMap<String, usize> = schema
             .iter()
             .enumerate()
@@ -336,8 +362,14 @@ impl Drop for DriftMonitor {
     }
 }
 
+/// What the checks compare the window with.
+enum Reference {
+    Frame(DataFrame),
+    Profile(Box<ReferenceProfile>),
+}
+
 struct Checker {
-    reference: DataFrame,
+    reference: Reference,
     detector: DriftDetector,
     schema: Vec<(String, DataType)>,
     window: window::RowWindow,
@@ -395,7 +427,10 @@ impl Checker {
                 context: "cannot build the window frame".into(),
                 source,
             })
-            .and_then(|current| self.detector.run(&self.reference, &current));
+            .and_then(|current| match &self.reference {
+                Reference::Frame(df) => self.detector.run(df, &current),
+                Reference::Profile(p) => self.detector.run_profile(p, current.lazy()),
+            });
         let report = match report {
             Ok(r) => r,
             Err(_) => {

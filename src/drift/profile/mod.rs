@@ -267,6 +267,31 @@ impl ReferenceProfile {
             .collect()
     }
 
+    /// Column names with the polars dtypes a window of recorded rows gets (numbers and
+    /// bools keep their dtype; anything else is held as strings).
+    pub(crate) fn window_schema(&self) -> Vec<(String, DataType)> {
+        self.columns
+            .iter()
+            .map(|c| {
+                let dt = match c.dtype.as_str() {
+                    "f64" => DataType::Float64,
+                    "f32" => DataType::Float32,
+                    "i8" => DataType::Int8,
+                    "i16" => DataType::Int16,
+                    "i32" => DataType::Int32,
+                    "i64" => DataType::Int64,
+                    "u8" => DataType::UInt8,
+                    "u16" => DataType::UInt16,
+                    "u32" => DataType::UInt32,
+                    "u64" => DataType::UInt64,
+                    "bool" => DataType::Boolean,
+                    _ => DataType::String,
+                };
+                (c.name.clone(), dt)
+            })
+            .collect()
+    }
+
     /// The profile as JSON.
     pub fn to_json(&self) -> String {
         // plain structs with finite floats: cannot fail

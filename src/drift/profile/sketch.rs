@@ -110,6 +110,12 @@ impl SketchOptions {
 
 type Kll = KllSketch<KllFloat<f64>>;
 
+/// How many of the smallest and of the largest values a sketched column keeps exactly: the
+/// extreme bins of a histogram (Sturges bins over the range, as Evidently's PSI and
+/// Jensen–Shannon use) hold few values, where a sketch's absolute rank error would be a large
+/// share of the bin.
+pub(crate) const TAIL: usize = 256;
+
 /// One numerical column in sketch mode.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct NumericSketch {
@@ -122,23 +128,60 @@ pub(crate) struct NumericSketch {
     /// Σ (x − mean)².
     pub m2: f64,
     /// Distinct values (IEEE-754 bits) with counts, while there are at most
-    /// `max_exact_values`; `null` beyond.
+    /// `max_exact_values` of them or at most `2 × TAIL` values; `null` beyond.
     pub values: Option<Vec<(u64, u64)>>,
+    /// The `TAIL` smallest and largest values (ascending, little-endian f64, base64) when
+    /// `values` is `null`.
+    #[serde(default, serialize_with = "floats_out", deserialize_with = "floats_in")]
+    pub low: Vec<f64>,
+    #[serde(default, serialize_with = "floats_out", deserialize_with = "floats_in")]
+    pub high: Vec<f64>,
     /// The KLL sketch in DataSketches' compact binary form, base64.
     #[serde(serialize_with = "kll_out", deserialize_with = "kll_in")]
     pub kll: Kll,
 }
 
+fn b64() -> base64::engine::GeneralPurpose {
+    base64::engine::general_purpose::STANDARD
+}
+
 fn kll_out<S: Serializer>(k: &Kll, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(k.serialize()))
+    s.serialize_str(&b64().encode(k.serialize()))
 }
 
 fn kll_in<'de, D: Deserializer<'de>>(d: D) -> Result<Kll, D::Error> {
     let text = String::deserialize(d)?;
-    let bytes = base64::engine::general_purpose::STANDARD
+    let bytes = b64()
         .decode(text.as_bytes())
         .map_err(serde::de::Error::custom)?;
     Kll::deserialize(&bytes).map_err(|e| serde::de::Error::custom(format!("KLL sketch: {e}")))
+}
+
+fn floats_out<S: Serializer>(v: &[f64], s: S) -> Result<S::Ok, S::Error> {
+    let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+    s.serialize_str(&b64().encode(bytes))
+}
+
+fn floats_in<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
+    let text = String::deserialize(d)?;
+    let bytes = b64()
+        .decode(text.as_bytes())
+        .map_err(serde::de::Error::custom)?;
+    if bytes.len() % 8 != 0 {
+        return Err(serde::de::Error::custom(
+            "tail values: not a whole number of f64",
+        ));
+    }
+    let v: Vec<f64> = bytes
+        .chunks_exact(8)
+        .map(|c| f64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
+        .collect();
+    if v.iter().any(|x| !x.is_finite()) || v.windows(2).any(|w| w[0] > w[1]) {
+        return Err(serde::de::Error::custom(
+            "tail values: not finite and ascending",
+        ));
+    }
+    Ok(v)
 }
 
 impl NumericSketch {
@@ -158,9 +201,16 @@ impl NumericSketch {
             sorted.iter().sum::<f64>() / n as f64
         };
         let m2 = sorted.iter().map(|v| (v - mean) * (v - mean)).sum();
-        let values = (n == 0
-            || sorted.distinct_capped(opts.max_exact_values + 1) <= opts.max_exact_values)
-            .then(|| sorted.runs().map(|(v, k)| (v.to_bits(), k)).collect());
+        let exact = sorted.len() <= 2 * TAIL
+            || sorted.distinct_capped(opts.max_exact_values + 1) <= opts.max_exact_values;
+        let (values, low, high) = if exact {
+            let runs = sorted.runs().map(|(v, k)| (v.to_bits(), k)).collect();
+            (Some(runs), Vec::new(), Vec::new())
+        } else {
+            let t = TAIL.min(sorted.len());
+            let (low, high) = (sorted[..t].to_vec(), sorted[sorted.len() - t..].to_vec());
+            (None, low, high)
+        };
         NumericSketch {
             integer,
             n,
@@ -169,12 +219,42 @@ impl NumericSketch {
             mean,
             m2,
             values,
+            low,
+            high,
             kll,
         }
     }
 
+    /// The smallest and largest `TAIL` values (from the exact values when held).
+    fn tails(&self) -> (Vec<f64>, Vec<f64>) {
+        match &self.values {
+            None => (self.low.clone(), self.high.clone()),
+            Some(v) => {
+                let mut low = Vec::new();
+                for (b, k) in v {
+                    let take = (*k as usize).min(TAIL - low.len());
+                    low.extend(std::iter::repeat_n(f64::from_bits(*b), take));
+                    if low.len() == TAIL {
+                        break;
+                    }
+                }
+                let mut high = Vec::new();
+                for (b, k) in v.iter().rev() {
+                    let take = (*k as usize).min(TAIL - high.len());
+                    high.extend(std::iter::repeat_n(f64::from_bits(*b), take));
+                    if high.len() == TAIL {
+                        break;
+                    }
+                }
+                high.reverse();
+                (low, high)
+            }
+        }
+    }
+
     /// The column of two shards: counts and moments exactly (Chan et al.'s pairwise update),
-    /// the distinct values while they stay few, the KLL sketches merged.
+    /// the distinct values while they stay few, the exact tails of the union, the KLL
+    /// sketches merged.
     pub fn merge(&self, other: &Self, opts_max_exact: usize) -> Result<Self, String> {
         if self.n == 0 {
             return Ok(Self {
@@ -198,9 +278,21 @@ impl NumericSketch {
         let values = match (&self.values, &other.values) {
             (Some(a), Some(b)) => {
                 let all = merge_counts(a, b);
-                (all.len() <= opts_max_exact).then_some(all)
+                (all.len() <= opts_max_exact || n as usize <= 2 * TAIL).then_some(all)
             }
             _ => None,
+        };
+        let (low, high) = if values.is_some() {
+            (Vec::new(), Vec::new())
+        } else {
+            let ((la, ha), (lb, hb)) = (self.tails(), other.tails());
+            let mut low = [la, lb].concat();
+            low.sort_by(f64::total_cmp);
+            low.truncate(TAIL);
+            let mut high = [ha, hb].concat();
+            high.sort_by(f64::total_cmp);
+            let cut = high.len().saturating_sub(TAIL);
+            (low, high.split_off(cut))
         };
         Ok(NumericSketch {
             integer: self.integer && other.integer,
@@ -210,13 +302,16 @@ impl NumericSketch {
             mean,
             m2,
             values,
+            low,
+            high,
             kll,
         })
     }
 
     /// The column as the drift kernels read it: exact when the distinct values are held,
-    /// else the KLL sketch's retained values with their weights (and the exact count,
-    /// extremes and std). `None` when the column has no finite value.
+    /// else the exact tails around the KLL sketch's retained values in between (weighted to
+    /// the count the tails leave), with the exact count, extremes and std. `None` when the
+    /// column has no finite value.
     pub fn summary(&self) -> Option<Summary> {
         if self.n == 0 {
             return None;
@@ -226,8 +321,49 @@ impl NumericSketch {
             return Summary::new(runs, self.min, self.max, None, true);
         }
         let std = (self.m2 / self.n as f64).max(0.0).sqrt();
-        Summary::new(kll_runs(&self.kll), self.min, self.max, Some(std), false)
+        let kll = kll_runs(&self.kll);
+        let runs = match (self.low.last(), self.high.first()) {
+            (Some(&lo), Some(&hi))
+                if lo < hi && (self.low.len() + self.high.len()) as u64 <= self.n =>
+            {
+                let middle_n = self.n - (self.low.len() + self.high.len()) as u64;
+                let middle: Vec<(f64, u64)> = kll
+                    .into_iter()
+                    .filter(|(v, _)| *v > lo && *v < hi)
+                    .collect();
+                let mut runs: Vec<(f64, u64)> = self.low.iter().map(|v| (*v, 1)).collect();
+                runs.extend(rescale(&middle, middle_n, lo));
+                runs.extend(self.high.iter().map(|v| (*v, 1)));
+                runs
+            }
+            _ => kll,
+        };
+        Summary::new(runs, self.min, self.max, Some(std), false)
     }
+}
+
+/// Weights of `runs` scaled to add up to `total` (cumulative weights rounded, so the sum is
+/// exact); with no run, the whole weight sits at `fallback`.
+fn rescale(runs: &[(f64, u64)], total: u64, fallback: f64) -> Vec<(f64, u64)> {
+    let w: u64 = runs.iter().map(|r| r.1).sum();
+    if w == 0 {
+        return if total == 0 {
+            Vec::new()
+        } else {
+            vec![(fallback, total)]
+        };
+    }
+    let scale = total as f64 / w as f64;
+    let (mut cum, mut prev) = (0u64, 0u64);
+    runs.iter()
+        .map(|(v, k)| {
+            cum += k;
+            let c = ((cum as f64 * scale).round() as u64).min(total);
+            let out = (*v, c - prev);
+            prev = c;
+            out
+        })
+        .collect()
 }
 
 /// Two ascending lists of (IEEE-754 bits, count) joined into one, equal values added.

@@ -1,8 +1,9 @@
 //! The data-quality statistics of one frame, gathered column by column in the drift pass.
 //!
 //! Each column is reduced to per-row 64-bit value hashes (equal values, as pandas compares
-//! them, hash equal: NaN and null alike, −0.0 as 0.0, an integer column with nulls as the
-//! floats pandas holds). A row's hash is the wrapping sum over columns of value hash × an odd
+//! them, hash equal: NaN and null alike, −0.0 as 0.0, integers as the floats pandas holds
+//! when the column has a missing value — so integers beyond 2⁵³ that round to one float
+//! hash alike). A row's hash is the wrapping sum over columns of value hash × an odd
 //! multiplier of the column's position, so columns can be added in any order; duplicated rows
 //! are `rows − distinct row hashes`. A column's hash is the wrapping sum over rows of value
 //! hash × `2·i·K + 1` (an odd multiplier, linear in the row index `i`, so the hash of shards
@@ -367,8 +368,9 @@ fn pandas_dtype(dtype: &DataType, has_nulls: bool) -> String {
 /// call) when the column cannot be converted.
 fn each_value(s: &Series, mut f: impl FnMut(u64, bool)) -> PolarsResult<()> {
     let dtype = s.dtype().clone();
-    let nulls = s.null_count() > 0;
-    if dtype.is_float() || matches!(dtype, DataType::Decimal(..)) || (dtype.is_integer() && nulls) {
+    // Integers hash as the floats pandas holds them as when one is missing, so shards with
+    // and without a missing value agree.
+    if dtype.is_float() || dtype.is_integer() || matches!(dtype, DataType::Decimal(..)) {
         let c = s.cast(&DataType::Float64)?;
         let ca = c.f64()?;
         if ca.null_count() == 0 {
@@ -382,16 +384,6 @@ fn each_value(s: &Series, mut f: impl FnMut(u64, bool)) -> PolarsResult<()> {
                     None => f(NULL_HASH, true),
                 }
             }
-        }
-    } else if matches!(dtype, DataType::UInt64) {
-        for v in s.u64()?.iter() {
-            f(v.map_or(NULL_HASH, fmix), v.is_none());
-        }
-    } else if dtype.is_integer() {
-        // no nulls here: those columns are floats, above
-        let c = s.cast(&DataType::Int64)?;
-        for x in c.i64()?.into_no_null_iter() {
-            f(fmix(x as u64), false);
         }
     } else if dtype.is_bool() {
         for v in s.bool()?.iter() {
