@@ -10,20 +10,48 @@
 //! Reads Parquet (any extension but `.csv`) and CSV (`.csv`), runs the drift tests and the
 //! data-quality suite (Evidently's TestSuite tests; `--no-tests` leaves it out). On unusable
 //! input it prints one line naming the file and the problem on stderr and exits with status 2.
+//!
+//! Reference profiles: `--save-profile OUT` writes the profile of `--reference` (exact, or
+//! with `--sketch` a bounded-size sketch), or of `--merge-profiles A,B,…` (profiles of shards);
+//! `--reference-profile P` uses a saved profile as the reference. `--current` may then be left
+//! out. Profiling a dataset shard by shard:
+//!
+//! ```text
+//! drift_report --reference shard-0.parquet --sketch --save-profile p0.json   # on each shard
+//! drift_report --merge-profiles p0.json,p1.json,p2.json --save-profile ref.json
+//! drift_report --reference-profile ref.json --current today.parquet
+//! ```
 
+use polars::prelude::LazyFrame;
 use recwatch::drift::{
-    error_chain, scan_file, ColumnMapping, DataQualitySuite, DriftDetector, PsiBinning, StatTest,
+    error_chain, scan_file, ColumnMapping, DataQualitySuite, DriftDetector, PsiBinning,
+    ReferenceProfile, SketchOptions, StatTest,
 };
+
+enum Reference {
+    Frame(LazyFrame),
+    Profile(Box<ReferenceProfile>),
+}
 use std::process::ExitCode;
 
 const USAGE: &str =
-    "usage: drift_report --reference PATH --current PATH [--json OUT] [--html OUT] [--drift-share X] \
+    "usage: drift_report (--reference PATH [--sketch] | --reference-profile P | --merge-profiles P1,P2,...) \
+[--save-profile OUT] [--current PATH] [--json OUT] [--html OUT] [--drift-share X] \
 [--stattest ks|chisquare|z|wasserstein|jensenshannon|psi] [--psi-binning evidently|quantile] \
 [--target COL] [--prediction COL] [--numerical A,B,...] [--categorical C,D,...] [--no-tests]";
 
+/// Where the reference comes from.
+enum RefArg {
+    Frame(String),
+    Profile(String),
+    Merge(Vec<String>),
+}
+
 struct Args {
-    reference: String,
-    current: String,
+    reference: RefArg,
+    sketch: bool,
+    save_profile: Option<String>,
+    current: Option<String>,
     json: Option<String>,
     html: Option<String>,
     drift_share: f64,
@@ -48,6 +76,16 @@ fn list(v: &str) -> impl Iterator<Item = String> + '_ {
 fn parse_args() -> Result<Parsed, String> {
     let mut it = std::env::args().skip(1);
     let (mut reference, mut current, mut json, mut html) = (None, None, None, None);
+    let (mut sketch, mut save_profile) = (false, None);
+    let mut set_ref = |r: RefArg| {
+        if reference.replace(r).is_some() {
+            Err(format!(
+                "give one of --reference, --reference-profile and --merge-profiles\n{USAGE}"
+            ))
+        } else {
+            Ok(())
+        }
+    };
     let mut drift_share = 0.5;
     let mut stattest = None;
     let mut psi_binning = None;
@@ -56,7 +94,17 @@ fn parse_args() -> Result<Parsed, String> {
     while let Some(a) = it.next() {
         let mut value = |flag: &str| it.next().ok_or_else(|| format!("{flag} needs a value"));
         match a.as_str() {
-            "--reference" => reference = Some(value("--reference")?),
+            "--reference" => set_ref(RefArg::Frame(value("--reference")?))?,
+            "--reference-profile" => set_ref(RefArg::Profile(value("--reference-profile")?))?,
+            "--merge-profiles" => {
+                let v: Vec<String> = list(&value("--merge-profiles")?).collect();
+                if v.is_empty() {
+                    return Err("--merge-profiles needs at least one file".into());
+                }
+                set_ref(RefArg::Merge(v))?
+            }
+            "--sketch" => sketch = true,
+            "--save-profile" => save_profile = Some(value("--save-profile")?),
             "--current" => current = Some(value("--current")?),
             "--json" => json = Some(value("--json")?),
             "--html" => html = Some(value("--html")?),
@@ -97,9 +145,20 @@ fn parse_args() -> Result<Parsed, String> {
             other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
         }
     }
+    let reference = reference.ok_or_else(|| format!("--reference is required\n{USAGE}"))?;
+    if current.is_none() && save_profile.is_none() {
+        return Err(format!(
+            "--current is required (or --save-profile)\n{USAGE}"
+        ));
+    }
+    if sketch && !matches!(reference, RefArg::Frame(_)) {
+        return Err("--sketch goes with --reference (a data file to profile)".into());
+    }
     Ok(Parsed::Run(Box::new(Args {
-        reference: reference.ok_or_else(|| format!("--reference is required\n{USAGE}"))?,
-        current: current.ok_or_else(|| format!("--current is required\n{USAGE}"))?,
+        reference,
+        sketch,
+        save_profile,
+        current,
         json,
         html,
         drift_share,
@@ -146,22 +205,81 @@ fn run() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let open = |path: &str| {
-        scan_file(path).map_err(|e| format!("drift_report: {path}: {}", one_line(error_chain(&e))))
+    let fail = |e: String| {
+        eprintln!("drift_report: {e}");
+        ExitCode::from(2)
     };
-    let reference = match open(&args.reference) {
-        Ok(lf) => lf,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
+    let open =
+        |path: &str| scan_file(path).map_err(|e| format!("{path}: {}", one_line(error_chain(&e))));
+    let load = |path: &str| {
+        ReferenceProfile::load(path).map_err(|e| format!("{path}: {}", one_line(error_chain(&e))))
+    };
+    // The reference: a frame, or a profile (loaded, merged or fitted to be saved).
+    let (reference, reference_name): (Reference, String) = match &args.reference {
+        RefArg::Frame(path) => match open(path) {
+            Ok(lf) => (Reference::Frame(lf), path.clone()),
+            Err(e) => return fail(e),
+        },
+        RefArg::Profile(path) => match load(path) {
+            Ok(p) => (Reference::Profile(Box::new(p)), path.clone()),
+            Err(e) => return fail(e),
+        },
+        RefArg::Merge(paths) => {
+            let mut merged: Option<ReferenceProfile> = None;
+            for path in paths {
+                let p = match load(path) {
+                    Ok(p) => p,
+                    Err(e) => return fail(e),
+                };
+                merged = Some(match merged {
+                    None => p,
+                    Some(m) => match m.merge(&p) {
+                        Ok(m) => m,
+                        Err(e) => return fail(format!("{path}: {}", one_line(error_chain(&e)))),
+                    },
+                });
+            }
+            match merged {
+                Some(m) => (Reference::Profile(Box::new(m)), paths.join(",")),
+                None => return fail("--merge-profiles needs at least one file".into()),
+            }
         }
     };
-    let current = match open(&args.current) {
-        Ok(lf) => lf,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
+    let reference = match (&args.save_profile, reference) {
+        (Some(out), r) => {
+            let profile = match r {
+                Reference::Profile(p) => Ok(*p),
+                Reference::Frame(lf) if args.sketch => {
+                    ReferenceProfile::fit_sketch(lf, SketchOptions::new())
+                }
+                Reference::Frame(lf) => ReferenceProfile::fit(lf),
+            };
+            let profile = match profile {
+                Ok(p) => p,
+                Err(e) => return fail(format!("{reference_name}: {}", one_line(error_chain(&e)))),
+            };
+            if let Err(e) = profile.save(out) {
+                return fail(format!("{out}: {}", one_line(error_chain(&e))));
+            }
+            println!(
+                "profile of {} rows ({} mode) written to {out}",
+                profile.rows(),
+                if profile.is_sketch() {
+                    "sketch"
+                } else {
+                    "exact"
+                }
+            );
+            Reference::Profile(Box::new(profile))
         }
+        (None, r) => r,
+    };
+    let Some(current_path) = args.current.clone() else {
+        return ExitCode::SUCCESS;
+    };
+    let current = match open(&current_path) {
+        Ok(lf) => lf,
+        Err(e) => return fail(e),
     };
     let mut detector = DriftDetector::new()
         .with_drift_share(args.drift_share)
@@ -178,21 +296,25 @@ fn run() -> ExitCode {
     if args.html.is_some() {
         detector = detector.with_distributions(true);
     }
-    let report = match detector.run_lazy(reference, current) {
+    let run = match reference {
+        Reference::Frame(lf) => detector.run_lazy(lf, current),
+        Reference::Profile(p) => detector.run_profile(&p, current),
+    };
+    let report = match run {
         Ok(r) => r,
         Err(e) => {
             let file = match &e {
                 recwatch::drift::DriftError::EmptyFrame { frame } => match frame {
-                    recwatch::drift::Frame::Reference => args.reference.as_str(),
-                    _ => args.current.as_str(),
+                    recwatch::drift::Frame::Reference => reference_name.as_str(),
+                    _ => current_path.as_str(),
                 },
                 _ => "",
             };
             if file.is_empty() {
                 eprintln!(
                     "drift_report: {} vs {}: {}",
-                    args.reference,
-                    args.current,
+                    reference_name,
+                    current_path,
                     one_line(error_chain(&e))
                 );
             } else {

@@ -183,6 +183,7 @@ pub fn cache_global_recorder_handles() -> bool {
 /// Whether the current recorder is the global recorder whose handles may be kept for the
 /// process (see [`cache_global_recorder_handles`]). A thread-local read and an atomic load.
 #[inline]
+#[cfg_attr(not(feature = "http"), allow(dead_code))]
 pub(crate) fn current_recorder_is_cached() -> bool {
     let cached = CACHED_RECORDER.load(Ordering::Relaxed);
     cached != 0 && metrics::with_recorder(|recorder| recorder_addr(recorder) == cached)

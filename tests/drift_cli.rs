@@ -209,3 +209,59 @@ fn html_report_is_one_self_contained_file() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn profiles_fitted_on_shards_merge_and_serve_as_the_reference() {
+    let dir = std::env::temp_dir().join(format!("recwatch-drift-cli-prof-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = |name: &str| dir.join(name).to_str().unwrap().to_string();
+    // the two fixture references stand in for two shards of one dataset
+    for (shard, out) in [("large", "a.json"), ("large", "b.json")] {
+        let (code, stdout, stderr) = run(&[
+            "--reference",
+            &fixture(&format!("{shard}_reference.parquet")),
+            "--sketch",
+            "--save-profile",
+            &p(out),
+        ]);
+        assert_eq!(code, 0, "{stderr}");
+        assert!(stdout.contains("sketch mode"), "{stdout}");
+    }
+    let (code, stdout, stderr) = run(&[
+        "--merge-profiles",
+        &format!("{},{}", p("a.json"), p("b.json")),
+        "--save-profile",
+        &p("whole.json"),
+        "--current",
+        &fixture("large_current.parquet"),
+        "--json",
+        &p("report.json"),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("dataset drift"), "{stdout}");
+    let (code, stdout2, stderr) = run(&[
+        "--reference-profile",
+        &p("whole.json"),
+        "--current",
+        &fixture("large_current.parquet"),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    // the saved profile gives the report the merge gave
+    let verdicts = |s: &str| s.lines().skip(1).map(str::to_string).collect::<Vec<_>>();
+    assert_eq!(verdicts(&stdout)[1..], verdicts(&stdout2)[..]);
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p("whole.json")).unwrap()).unwrap();
+    assert_eq!(v["mode"], "sketch");
+    // mismatched profiles and misuse are one-line errors with status 2
+    let (code, _, stderr) = run(&[
+        "--merge-profiles",
+        &format!("{},{}", p("a.json"), p("report.json")),
+        "--save-profile",
+        &p("bad.json"),
+    ]);
+    assert_eq!(code, 2);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    let (code, _, stderr) = run(&["--reference-profile", &p("whole.json"), "--sketch"]);
+    assert_eq!(code, 2, "{stderr}");
+    std::fs::remove_dir_all(&dir).ok();
+}

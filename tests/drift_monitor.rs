@@ -7,7 +7,7 @@ mod common;
 use polars::prelude::*;
 use recwatch::drift::{
     DriftAlert, DriftMonitorBuilder, FeatureValue, LogNotifier, Notifier, NotifyError,
-    WebhookNotifier, Window,
+    ReferenceProfile, SketchOptions, WebhookNotifier, Window,
 };
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -72,6 +72,45 @@ fn shifted_traffic_posts_to_the_webhook() {
     assert!(last.score > 0.5);
     assert_eq!(last.window_rows, 300);
     monitor.shutdown(Duration::from_secs(30)).unwrap();
+}
+
+/// Waits for the monitor's first check.
+fn first_check(m: &recwatch::drift::DriftMonitor) -> recwatch::drift::CheckSummary {
+    for _ in 0..6000 {
+        if let Some(c) = m.last_check() {
+            return c;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("the check did not run");
+}
+
+#[test]
+fn a_monitor_over_a_profile_checks_as_one_over_the_frame() {
+    let (url, rx) = common::webhook::receiver(0);
+    let profile = ReferenceProfile::fit_sketch(reference().lazy(), SketchOptions::new()).unwrap();
+    let spawn = |b: DriftMonitorBuilder| {
+        b.with_window(Window::Rows(300))
+            .with_interval(Duration::from_secs(3600))
+            .spawn()
+            .unwrap()
+    };
+    let over_profile =
+        spawn(DriftMonitorBuilder::from_profile(profile).add_notifier(WebhookNotifier::new(url)));
+    let over_frame = spawn(DriftMonitorBuilder::new(reference()));
+    for m in [&over_profile, &over_frame] {
+        record_shifted(m, 300);
+        m.check_now();
+    }
+    let (a, b) = (first_check(&over_profile), first_check(&over_frame));
+    assert!(a.score > 0.5);
+    assert_eq!(a.report, b.report);
+    let body = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("no webhook post");
+    assert!(body["score"].as_f64().unwrap() > 0.5, "{body}");
+    over_profile.shutdown(Duration::from_secs(30)).unwrap();
+    over_frame.shutdown(Duration::from_secs(30)).unwrap();
 }
 
 #[test]

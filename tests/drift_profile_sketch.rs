@@ -176,7 +176,10 @@ fn sketch_profiles_save_and_load() {
     // (the KLL's compact form is re-laid out once on load; after that it is stable)
     back.save(&path).unwrap();
     let again = ReferenceProfile::load(&path).unwrap();
-    assert!(again.to_json() == back.to_json(), "a loaded sketch profile saves unchanged");
+    assert!(
+        again.to_json() == back.to_json(),
+        "a loaded sketch profile saves unchanged"
+    );
     let current = frame(3_000, 12, 0.2).lazy();
     let d = DriftDetector::new().with_quality_suite(DataQualitySuite::new());
     assert_eq!(
@@ -208,7 +211,10 @@ fn exact_shard_profiles_merge_into_the_whole() {
     let merged = a.merge(&b).unwrap().merge(&c).unwrap();
     // no row repeats across shards here, so even the duplicated-row count is exact
     let fitted = ReferenceProfile::fit(whole.clone().lazy()).unwrap();
-    assert!(merged == fitted, "the merged exact profile differs from the whole's");
+    assert!(
+        merged == fitted,
+        "the merged exact profile differs from the whole's"
+    );
     let current = frame(2_000, 22, 0.3);
     let d = DriftDetector::new().with_quality_suite(DataQualitySuite::new());
     assert_eq!(

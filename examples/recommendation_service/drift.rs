@@ -4,7 +4,8 @@
 //! `"mobile"` and 12 when absent) and what the service computed (`top_score`, the best item's
 //! score, and `mean_popularity`, the mean popularity prior of what it returned). A monitor
 //! checks the last `--drift-window N` rows (default 500) every `--drift-interval SECS`
-//! (default 30) against a reference fitted at start-up from synthetic "normal" traffic, and
+//! (default 30) against a reference profile fitted at start-up from synthetic "normal"
+//! traffic (sketch mode: the service keeps a bounded summary, not the rows), and
 //! publishes the drift gauges in `/metrics`; with `--drift-webhook URL` it posts an alert
 //! (Slack-compatible JSON) when the drift score rises above 0.5.
 //!
@@ -103,7 +104,7 @@ mod enabled {
     use polars::prelude::*;
     use recwatch::drift::{
         DriftDetector, DriftMonitor, DriftMonitorBuilder, FeatureValue, LogNotifier,
-        WebhookNotifier, Window,
+        ReferenceProfile, SketchOptions, WebhookNotifier, Window,
     };
 
     /// The running monitor.
@@ -183,10 +184,11 @@ mod enabled {
     }
 
     impl DriftState {
-        /// Fits the reference and starts the monitor.
+        /// Fits the reference profile and starts the monitor.
         pub fn start(args: &DriftArgs, model: &Model) -> Result<Self, Box<dyn std::error::Error>> {
-            let reference = reference(model)?;
-            let mut b = DriftMonitorBuilder::new(reference)
+            let profile =
+                ReferenceProfile::fit_sketch(reference(model)?.lazy(), SketchOptions::new())?;
+            let mut b = DriftMonitorBuilder::from_profile(profile)
                 .with_detector(DriftDetector::new())
                 .with_window(Window::Rows(args.window))
                 .with_interval(args.interval)
