@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Whole-process time and peak memory of `drift_report` against scipy's per-column tests (and,
-# with EVIDENTLY=1, Evidently 0.7.23's DataDriftPreset) on the same 1M x 12 Parquet files, in
-# the same run. Prints one line per tool and the ratio.
+# Whole-process time and peak memory of `drift_report` (with its data-quality suite, and with
+# `--no-tests`) against scipy's per-column tests (and, with EVIDENTLY=1, Evidently 0.7.23's
+# DataDriftPreset) on the same 1M x 12 Parquet files, in the same run. Prints one line per
+# tool and the ratios.
 #
 # usage: scripts/bench_drift.sh [N_ROWS=1000000]
 # needs: python3 with numpy, "pandas<3", pyarrow, scipy (and evidently==0.7.23 for EVIDENTLY=1)
@@ -35,6 +36,7 @@ PYEOF
 rm -f /tmp/recwatch_drift_bench.txt
 for i in 1 2 3; do
   measure recwatch "$BIN" --reference "$DATA/reference.parquet" --current "$DATA/current.parquet" --json "$DATA/report.json"
+  measure no-suite "$BIN" --reference "$DATA/reference.parquet" --current "$DATA/current.parquet" --json "$DATA/report.json" --no-tests
   measure scipy "$PY" scripts/drift_bench_peer.py scipy "$DATA/reference.parquet" "$DATA/current.parquet"
 done
 if [ "${EVIDENTLY:-0}" = 1 ]; then
@@ -49,7 +51,9 @@ for line in open("/tmp/recwatch_drift_bench.txt"):
     best[label] = (min(w, float(wall)), max(r, float(rss)))
 rw, rr = best["recwatch"]
 sw, sr = best["scipy"]
-print(f"best of 3: recwatch {rw:.2f} s / {rr:.0f} MiB, scipy {sw:.2f} s / {sr:.0f} MiB, "
+nw, nr = best["no-suite"]
+print(f"best of 3: recwatch {rw:.2f} s / {rr:.0f} MiB (without the suite {nw:.2f} s / {nr:.0f} MiB, "
+      f"suite on/off {rw / nw:.3f}), scipy {sw:.2f} s / {sr:.0f} MiB, "
       f"recwatch/scipy time ratio {rw / sw:.3f} (goal <= 0.25), peak memory goal < 600 MB")
 if "evidently" in best:
     ew, er = best["evidently"]

@@ -192,7 +192,7 @@ impl FrameAcc {
             }
         }
         let rows_with_missing = missing.iter().map(|w| w.count_ones() as usize).sum();
-        crate::drift::stats::binning::radix_sort_u64(&mut hashes);
+        crate::drift::stats::binning::bucket_sort_u64(&mut hashes);
         let distinct = if hashes.is_empty() {
             0
         } else {

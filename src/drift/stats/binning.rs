@@ -278,48 +278,51 @@ pub(crate) fn union_runs<R: Sample + ?Sized, C: Sample + ?Sized>(
     }
 }
 
-/// Sorts integers ascending by an LSD radix sort (11-bit digits, passes where every key has
-/// the same digit skipped); small inputs use the standard sort.
-pub(crate) fn radix_sort_u64(keys: &mut Vec<u64>) {
+/// Sorts integers ascending: one scatter pass into 2048 buckets over the keys' range (most
+/// significant bits of `key − min`), then each bucket, small enough to stay in cache, with the
+/// standard unstable sort. Two passes over memory instead of an LSD radix sort's six; a skewed
+/// input only makes some buckets larger (still `O(n log n)`). Small inputs use the standard
+/// sort directly.
+pub(crate) fn bucket_sort_u64(keys: &mut Vec<u64>) {
     const SMALL: usize = 4096;
+    const BITS: u32 = 11;
+    const BUCKETS: usize = 1 << BITS;
     if keys.len() < SMALL {
         keys.sort_unstable();
         return;
     }
-    const BITS: u32 = 11;
-    const BUCKETS: usize = 1 << BITS;
-    const PASSES: usize = 6; // 6 × 11 ≥ 64
-    let mut hist = vec![[0usize; BUCKETS]; PASSES];
-    for k in keys.iter() {
-        for (p, h) in hist.iter_mut().enumerate() {
-            h[((k >> (p as u32 * BITS)) as usize) & (BUCKETS - 1)] += 1;
-        }
+    let (mut lo, mut hi) = (u64::MAX, 0u64);
+    for &k in keys.iter() {
+        lo = lo.min(k);
+        hi = hi.max(k);
     }
-    let n = keys.len();
-    let mut tmp = vec![0u64; n];
-    for (p, h) in hist.iter_mut().enumerate() {
-        if h.contains(&n) {
-            continue; // every key has the same digit here
-        }
-        let mut sum = 0;
-        for c in h.iter_mut() {
-            let t = *c;
-            *c = sum;
-            sum += t;
-        }
-        let shift = p as u32 * BITS;
-        for &k in keys.iter() {
-            let d = ((k >> shift) as usize) & (BUCKETS - 1);
-            tmp[h[d]] = k;
-            h[d] += 1;
-        }
-        std::mem::swap(keys, &mut tmp);
+    if lo == hi {
+        return;
     }
+    let shift = (64 - (hi - lo).leading_zeros()).saturating_sub(BITS);
+    let bucket = |k: u64| ((k - lo) >> shift) as usize;
+    let mut start = vec![0usize; BUCKETS + 1];
+    for &k in keys.iter() {
+        start[bucket(k) + 1] += 1;
+    }
+    for i in 0..BUCKETS {
+        start[i + 1] += start[i];
+    }
+    let mut next = start.clone();
+    let mut out = vec![0u64; keys.len()];
+    for &k in keys.iter() {
+        let b = bucket(k);
+        out[next[b]] = k;
+        next[b] += 1;
+    }
+    for w in start.windows(2) {
+        out[w[0]..w[1]].sort_unstable();
+    }
+    *keys = out;
 }
 
-/// Sorts finite floats ascending in the order of [`f64::total_cmp`], by an LSD radix sort on
-/// the order-preserving bit pattern (11-bit digits, passes with a single bucket skipped);
-/// small inputs use the standard sort.
+/// Sorts finite floats ascending in the order of [`f64::total_cmp`], by [`bucket_sort_u64`]
+/// on the order-preserving bit pattern; small inputs use the standard sort.
 pub(crate) fn sort_f64(v: &mut [f64]) {
     const SMALL: usize = 4096;
     if v.len() < SMALL {
@@ -335,7 +338,7 @@ pub(crate) fn sort_f64(v: &mut [f64]) {
         }
     };
     let mut keys: Vec<u64> = v.iter().map(|x| key(*x)).collect();
-    radix_sort_u64(&mut keys);
+    bucket_sort_u64(&mut keys);
     for (x, k) in v.iter_mut().zip(&keys) {
         let b = if k >> 63 == 1 { k & !(1 << 63) } else { !k };
         *x = f64::from_bits(b);
@@ -347,7 +350,36 @@ mod tests {
     use super::*;
 
     #[test]
-    fn radix_sort_matches_total_cmp() {
+    fn bucket_sort_sorts_skewed_keys() {
+        let mut s = 0x2545_F491_4F6C_DD1Du64;
+        let mut rand = move || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s
+        };
+        let cases: Vec<Vec<u64>> = vec![
+            (0..10_000).map(|_| rand()).collect(),
+            (0..10_000)
+                .map(|i| if i % 3 == 0 { u64::MAX } else { 7 })
+                .collect(),
+            vec![42; 9_000],
+            (0..10_000)
+                .map(|_| rand() % 5)
+                .chain([u64::MAX, 0])
+                .collect(),
+            (0..10_000).map(|i| (i as u64) << 40).rev().collect(),
+        ];
+        for mut v in cases {
+            let mut want = v.clone();
+            want.sort_unstable();
+            bucket_sort_u64(&mut v);
+            assert_eq!(v, want);
+        }
+    }
+
+    #[test]
+    fn float_sort_matches_total_cmp() {
         let mut s = 0x9E37_79B9_7F4A_7C15u64;
         let mut v: Vec<f64> = (0..20_000)
             .map(|i| {
