@@ -29,7 +29,7 @@ use recwatch::drift::{
 };
 
 enum Reference {
-    Frame(LazyFrame),
+    Frame(Box<LazyFrame>),
     Profile(Box<ReferenceProfile>),
 }
 use std::process::ExitCode;
@@ -217,7 +217,7 @@ fn run() -> ExitCode {
     // The reference: a frame, or a profile (loaded, merged or fitted to be saved).
     let (reference, reference_name): (Reference, String) = match &args.reference {
         RefArg::Frame(path) => match open(path) {
-            Ok(lf) => (Reference::Frame(lf), path.clone()),
+            Ok(lf) => (Reference::Frame(Box::new(lf)), path.clone()),
             Err(e) => return fail(e),
         },
         RefArg::Profile(path) => match load(path) {
@@ -250,9 +250,9 @@ fn run() -> ExitCode {
             let profile = match r {
                 Reference::Profile(p) => Ok(*p),
                 Reference::Frame(lf) if args.sketch => {
-                    ReferenceProfile::fit_sketch(lf, SketchOptions::new())
+                    ReferenceProfile::fit_sketch(*lf, SketchOptions::new())
                 }
-                Reference::Frame(lf) => ReferenceProfile::fit(lf),
+                Reference::Frame(lf) => ReferenceProfile::fit(*lf),
             };
             let profile = match profile {
                 Ok(p) => p,
@@ -297,7 +297,7 @@ fn run() -> ExitCode {
         detector = detector.with_distributions(true);
     }
     let run = match reference {
-        Reference::Frame(lf) => detector.run_lazy(lf, current),
+        Reference::Frame(lf) => detector.run_lazy(*lf, current),
         Reference::Profile(p) => detector.run_profile(&p, current),
     };
     let report = match run {

@@ -137,7 +137,9 @@ impl ReferenceProfile {
     /// use recwatch::drift::{DriftDetector, ReferenceProfile, SketchOptions};
     /// let x: Vec<f64> = (0..50_000).map(|i| ((i * 7919) % 50_000) as f64 / 100.0).collect();
     /// let (a, b) = x.split_at(20_000);
-    /// let shard = |v: &[f64]| ReferenceProfile::fit_sketch(df!("x" => v)?.lazy(), SketchOptions::new());
+    /// let shard = |v: &[f64]| -> Result<ReferenceProfile, Box<dyn std::error::Error>> {
+    ///     Ok(ReferenceProfile::fit_sketch(df!("x" => v)?.lazy(), SketchOptions::new())?)
+    /// };
     /// let whole = shard(a)?.merge(&shard(b)?)?;
     /// assert_eq!(whole.rows(), 50_000);
     /// let current = df!("x" => x.iter().map(|v| v + 50.0).collect::<Vec<_>>())?;
