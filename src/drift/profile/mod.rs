@@ -33,10 +33,11 @@ pub const PROFILE_VERSION: u32 = 2;
 ///   ([`DriftDetector::run_profile`](super::DriftDetector::run_profile)); the size grows with
 ///   the number of distinct values, not rows.
 /// - **Sketch** ([`fit_sketch`](Self::fit_sketch)): a numerical column keeps its exact count,
-///   extremes, mean and sum of squares, its distinct values while there are at most
-///   [`SketchOptions::max_exact_values`] of them (then its tests equal the exact mode's), and
-///   an [Apache DataSketches](https://datasketches.apache.org/) KLL quantile sketch, whose size
-///   is bounded (about `3k` values) whatever the number of rows. A test on a sketched column
+///   extremes, mean and sum of squares, its 256 smallest and 256 largest values, its distinct
+///   values while there are at most [`SketchOptions::max_exact_values`] of them (then its
+///   tests equal the exact mode's), and an
+///   [Apache DataSketches](https://datasketches.apache.org/) KLL quantile sketch, whose size is
+///   bounded (about `3k` values) whatever the number of rows. A test on a sketched column
 ///   reads the reference CDF off the sketch: within [`SketchOptions::rank_error`] of the exact
 ///   CDF, so the KS statistic moves by at most that much and PSI/Jensen–Shannon bin shares by
 ///   at most twice that (docs/drift.md gives the measured errors). Categorical columns keep
@@ -48,11 +49,13 @@ pub const PROFILE_VERSION: u32 = 2;
 /// The file is JSON: `{"format": "recwatch-reference-profile", "version": 2, "mode": "exact"
 /// | "sketch", "rows": n, "columns": [{"name", "dtype", "len", "nulls", "nonfinite",
 /// "values": {"numerical": {"integer": bool, "values": [[bits, count], …]}} | {"sketch":
-/// {"integer", "n", "min", "max", "mean", "m2", "values": [[bits, count], …] | null, "kll":
-/// base64}} | {"categorical": {"counts": {cat: count}}} | {"overflow": {"categories": n}} |
+/// {"integer", "n", "min", "max", "mean", "m2", "values": [[bits, count], …] | null, "low":
+/// base64, "high": base64, "kll": base64}} | {"categorical": {"counts": {cat: count}}} |
+/// {"overflow": {"categories": n}} |
 /// {"unsupported": {}}}], "quality": {…}}`: each distinct finite value as its IEEE-754 bit
-/// pattern (so it reads back exactly), `kll` the sketch in DataSketches' compact binary
-/// form (which other DataSketches libraries read), `quality` the data-quality suite's
+/// pattern (so it reads back exactly), `low`/`high` the tails as little-endian f64, `kll` the
+/// sketch in DataSketches' compact binary form (which other DataSketches libraries read),
+/// `quality` the data-quality suite's
 /// reference statistics. Version 1 files (exact mode, no `mode`) still load.
 ///
 /// ```
