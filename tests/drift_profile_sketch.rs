@@ -336,3 +336,33 @@ fn a_version_1_profile_still_loads() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn a_profile_whose_counts_disagree_with_its_values_skips_the_column() {
+    let df = frame(2_000, 61, 0.0);
+    let p = ReferenceProfile::fit(df.clone().lazy()).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&p.to_json()).unwrap();
+    // the first column says 2000 rows, none missing, but lists no value
+    v["columns"][0]["values"]["numerical"]["values"] = serde_json::json!([]);
+    let dir = std::env::temp_dir().join(format!("recwatch-hollow-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("hollow.json");
+    std::fs::write(&path, v.to_string()).unwrap();
+    let hollow = ReferenceProfile::load(&path).unwrap();
+    for d in [
+        DriftDetector::new(),
+        DriftDetector::new().with_stattest(StatTest::Psi),
+        DriftDetector::new()
+            .with_stattest(StatTest::Psi)
+            .with_psi_binning(PsiBinning::Evidently),
+        DriftDetector::new().with_stattest(StatTest::Ks),
+        DriftDetector::new().with_distributions(true),
+    ] {
+        let r = d.run_profile(&hollow, df.clone().lazy()).unwrap();
+        let c = &r.drift_by_columns["normal"];
+        assert_eq!(c.reason.as_deref(), Some("no value to test"));
+        // the other columns are tested as usual
+        assert!(r.drift_by_columns["lognormal"].drift_score.is_some());
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
