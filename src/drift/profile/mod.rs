@@ -33,7 +33,7 @@ pub const PROFILE_VERSION: u32 = 2;
 ///   ([`DriftDetector::run_profile`](super::DriftDetector::run_profile)); the size grows with
 ///   the number of distinct values, not rows.
 /// - **Sketch** ([`fit_sketch`](Self::fit_sketch)): a numerical column keeps its exact count,
-///   extremes, mean and sum of squares, its 256 smallest and 256 largest values, its distinct
+///   extremes, mean and sum of squares, its 1024 smallest and 1024 largest values, its distinct
 ///   values while there are at most [`SketchOptions::max_exact_values`] of them (then its
 ///   tests equal the exact mode's), and an
 ///   [Apache DataSketches](https://datasketches.apache.org/) KLL quantile sketch, whose size is

@@ -114,7 +114,7 @@ type Kll = KllSketch<KllFloat<f64>>;
 /// extreme bins of a histogram (Sturges bins over the range, as Evidently's PSI and
 /// Jensen–Shannon use) hold few values, where a sketch's absolute rank error would be a large
 /// share of the bin.
-pub(crate) const TAIL: usize = 256;
+pub(crate) const TAIL: usize = 1024;
 
 /// One numerical column in sketch mode.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
