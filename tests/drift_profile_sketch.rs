@@ -366,3 +366,36 @@ fn a_profile_whose_counts_disagree_with_its_values_skips_the_column() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn ties_at_the_edge_of_a_tail_keep_their_mass() {
+    // 500 values below 0.5, 15,000 copies of 0.5 (so the 1024 smallest end inside the tie), and
+    // 5,000 distinct values above: the sketch must keep the point mass at 0.5.
+    let build = |seed: u64| {
+        let mut s = seed | 1;
+        let mut u = move || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            (s >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let mut x: Vec<f64> = (0..500).map(|_| u() * 0.5).collect();
+        x.extend(std::iter::repeat_n(0.5, 15_000));
+        x.extend((0..5_000).map(|_| 1.0 + u() * 99.0));
+        let mut ties_high: Vec<f64> = (0..5_000).map(|_| u() * 10.0).collect();
+        ties_high.extend(std::iter::repeat_n(10.0, 15_000));
+        ties_high.extend((0..500).map(|_| 10.0 + u()));
+        df!("low_ties" => x, "high_ties" => ties_high).unwrap()
+    };
+    let reference = build(71);
+    let o = SketchOptions::new();
+    let p = ReferenceProfile::fit_sketch(reference.clone().lazy(), o).unwrap();
+    let current = build(72);
+    let d = DriftDetector::new().with_stattest(StatTest::Ks);
+    let (exact, sketch) = both(&d, &reference, &p, &current);
+    for col in ["low_ties", "high_ties"] {
+        let (e, s) = (&exact.drift_by_columns[col], &sketch.drift_by_columns[col]);
+        let gap = (e.statistic.unwrap() - s.statistic.unwrap()).abs();
+        assert!(gap <= 1.5 * o.rank_error(), "{col}: {gap}");
+    }
+}

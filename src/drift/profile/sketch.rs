@@ -327,10 +327,21 @@ impl NumericSketch {
                 if lo < hi && (self.low.len() + self.high.len()) as u64 <= self.n =>
             {
                 let middle_n = self.n - (self.low.len() + self.high.len()) as u64;
-                let middle: Vec<(f64, u64)> = kll
-                    .into_iter()
-                    .filter(|(v, _)| *v > lo && *v < hi)
-                    .collect();
+                // A value at a tail's edge may have more copies than the tail holds (ties).
+                // The sketch then retains it with a weight of its own: the part of that
+                // weight the tail does not account for stays at the value rather than
+                // spreading over the middle.
+                let weight = |f: &dyn Fn(f64) -> bool| -> u64 {
+                    kll.iter().filter(|(v, _)| f(*v)).map(|r| r.1).sum()
+                };
+                let edge = |at: f64, beyond: u64, tail: usize| {
+                    weight(&|v| v == at).min(beyond.saturating_sub(tail as u64))
+                };
+                let extra_lo = edge(lo, weight(&|v| v <= lo), self.low.len());
+                let extra_hi = edge(hi, weight(&|v| v >= hi), self.high.len());
+                let mut middle = vec![(lo, extra_lo)];
+                middle.extend(kll.iter().copied().filter(|(v, _)| *v > lo && *v < hi));
+                middle.push((hi, extra_hi));
                 let mut runs: Vec<(f64, u64)> = self.low.iter().map(|v| (*v, 1)).collect();
                 runs.extend(rescale(&middle, middle_n, lo));
                 runs.extend(self.high.iter().map(|v| (*v, 1)));
