@@ -410,11 +410,7 @@ impl DriftDetector {
                 frame: Frame::Current,
             });
         }
-        let ref_schema: Vec<(String, String)> = profile
-            .columns
-            .iter()
-            .map(|c| (c.name.clone(), c.dtype.clone()))
-            .collect();
+        let ref_schema = profile.schema();
         self.run_inner(
             RefSource::Profile(profile),
             &ref_schema,

@@ -66,6 +66,8 @@ impl SketchOptions {
     }
 
     /// Sets how many distinct values a numerical column may have and still be held exactly.
+    /// Values below 32 count as 32: the column typing asks whether a column has more than
+    /// 20 distinct values, which a sketch alone cannot answer.
     #[must_use]
     pub fn with_max_exact_values(mut self, n: usize) -> Self {
         self.max_exact_values = n.max(32);

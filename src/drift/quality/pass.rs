@@ -167,7 +167,7 @@ impl FrameAcc {
                 pandas_dtype: "object".into(),
                 missing: 0,
                 constant: self.rows <= 1,
-                hash: fmix(position as u64 ^ 0x243f_6a88_85a3_08d3),
+                hash: fmix(column_seed(position)),
                 hash_sum: 0,
                 value: None,
             },
@@ -255,6 +255,11 @@ fn joined_dtype(a: &str, b: &str) -> Option<String> {
         ("bool", "object") | ("object", "bool") => Some("object".into()),
         _ => None,
     }
+}
+
+/// The odd multiplier of a column's value hashes in the row hashes, from its position.
+fn column_seed(position: usize) -> u64 {
+    fmix(position as u64 ^ 0x243f_6a88_85a3_08d3) | 1
 }
 
 /// The multiplier of row `i`'s value hash in the column hash: odd, and linear in `i`.
@@ -414,7 +419,7 @@ fn column_pass(col: &Column, position: usize, lane: &mut Lane) -> ColumnQuality 
     let name = s.name().to_string();
     let has_nulls = s.null_count() > 0;
     let dtype = pandas_dtype(s.dtype(), has_nulls);
-    let seed = fmix(position as u64 ^ 0x243f_6a88_85a3_08d3) | 1;
+    let seed = column_seed(position);
     // A column of another length than the frame adds nothing per row.
     let fits = n == lane.row_hash.len();
     let (row_hash, missing_rows): (&mut [u64], &mut [u64]) = if fits {
