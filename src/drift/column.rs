@@ -235,16 +235,8 @@ pub(crate) fn test_column(
     c: &Extracted,
     set: &ColumnSettings,
 ) -> ColumnDrift {
+    // Skipped (with the reason set below) until a test runs.
     let mut out = ColumnDrift {
-        column_name: name.to_string(),
-        column_type: ColumnType::Unsupported,
-        stattest_name: None,
-        stattest_threshold: None,
-        drift_score: None,
-        statistic: None,
-        p_value: None,
-        drift_detected: false,
-        status: ColumnStatus::Skipped,
         reason: None,
         n_reference: r.used(),
         n_current: c.used(),
@@ -252,10 +244,7 @@ pub(crate) fn test_column(
         null_share_current: c.excluded_share(),
         nonfinite_share_reference: r.nonfinite_share(),
         nonfinite_share_current: c.nonfinite_share(),
-        effect_size: None,
-        null_rate_drift: None,
-        unseen_categories: None,
-        distribution: None,
+        ..ColumnDrift::skipped(name, String::new())
     };
     // Evidently 0.7 takes the data definition (column types) from the current dataset.
     let inferred = infer_type(c);
